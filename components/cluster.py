@@ -1,0 +1,138 @@
+"""TDengineCluster: the Pulumi component that declares a TDengine cluster on Kubernetes.
+
+Only Pulumi wiring lives here: every object comes from the pure builders in `manifests.py`, so the
+offline render and `pulumi up` cannot drift apart. Children are parented to the component and
+inherit its Kubernetes provider from `opts`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components import manifests
+from components.args import ClusterArgs
+
+TYPE_TOKEN = "tdengine:index:Cluster"
+
+_GENERATED_SPECIALS = "-_+=.,:"
+"""A subset of TDengine's password specials with no meaning to shells, URLs or `$(VAR)` expansion."""
+
+
+class TDengineCluster(pulumi.ComponentResource):
+    """A highly available TDengine cluster: Services, ConfigMap, Secret, StatefulSet and PDB."""
+
+    namespace: pulumi.Output[str]
+    """Namespace the cluster runs in."""
+    service_name: pulumi.Output[str]
+    """Headless governing Service; every dnode FQDN is `<pod>.<service>.<namespace>.svc.<domain>`."""
+    first_endpoint: pulumi.Output[str]
+    """`firstEp` of the cluster (pod 0)."""
+    rest_url: pulumi.Output[str]
+    """In-cluster taosAdapter REST URL."""
+    pod_fqdns: pulumi.Output[list[str]]
+    """FQDN of each dnode pod, by ordinal."""
+    root_password: pulumi.Output[str]
+    """The root password (secret): the configured one, or the generated one."""
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, {}, opts)
+        self._name = name
+        self.args = args
+        child = pulumi.ResourceOptions(parent=self)
+
+        password = self._root_password(child)
+        created: list[pulumi.Resource] = []
+        if args.create_namespace:
+            created.append(self._object("ns", manifests.namespace(args), child))
+        namespace_opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(created)))
+
+        secret = self._object("root", manifests.root_secret(args, password), namespace_opts)
+        config = self._object("taoscfg", manifests.config_map(args), namespace_opts)
+        service = self._object("svc", manifests.headless_service(args), namespace_opts)
+        if args.client_service:
+            self._object("client-svc", manifests.client_service(args), namespace_opts)
+
+        before = self._before_statefulset(namespace_opts, password)
+        sts_opts = pulumi.ResourceOptions.merge(
+            namespace_opts, pulumi.ResourceOptions(depends_on=[secret, config, service, *before])
+        )
+        self.statefulset = self._object("sts", manifests.statefulset(args), sts_opts)
+        self._after_statefulset(namespace_opts, password, self.statefulset)
+        if args.pod_disruption_budget:
+            self._object("pdb", manifests.pod_disruption_budget(args), namespace_opts)
+
+        self.namespace = pulumi.Output.from_input(args.namespace)
+        self.service_name = pulumi.Output.from_input(args.service_name)
+        self.first_endpoint = pulumi.Output.from_input(manifests.first_endpoint(args))
+        host = manifests.client_service_name(args) if args.client_service else args.service_name
+        self.rest_url = pulumi.Output.from_input(
+            f"http://{host}.{args.namespace}.svc.{args.cluster_domain}:{args.rest_port}"
+        )
+        self.pod_fqdns = pulumi.Output.from_input([manifests.pod_fqdn(args, i) for i in range(args.replicas)])
+        self.root_password = pulumi.Output.secret(password)
+        # Recorded last: marks the component complete and stores its outputs in the state.
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "serviceName": self.service_name,
+                "firstEndpoint": self.first_endpoint,
+                "restUrl": self.rest_url,
+                "podFqdns": self.pod_fqdns,
+                "rootPassword": self.root_password,
+            }
+        )
+
+    def _root_password(self, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        """The configured password as a secret, or a generated one that meets TDengine's strong rule."""
+        if self.args.root_password is not None:
+            return pulumi.Output.secret(self.args.root_password)
+        generated = random.RandomPassword(
+            f"{self._name}-root-password",
+            length=16,
+            min_lower=2,
+            min_upper=2,
+            min_numeric=2,
+            min_special=1,
+            override_special=_GENERATED_SPECIALS,
+            opts=opts,
+        )
+        return pulumi.Output.secret(generated.result)
+
+    def _before_statefulset(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> list[pulumi.Resource]:
+        """Seam: resources the StatefulSet must wait for (scale-down drains attach here)."""
+        return []
+
+    def _after_statefulset(
+        self, opts: pulumi.ResourceOptions, password: pulumi.Output[str], statefulset: pulumi.Resource
+    ) -> list[pulumi.Resource]:
+        """Seam: resources that run once the StatefulSet is ready (mnode creation attaches here)."""
+        return []
+
+    def _object(self, suffix: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+        """Declare one manifest as its typed pulumi-kubernetes resource, named `<component>-<suffix>`."""
+        kind = manifest["kind"]
+        body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+        resource_name = f"{self._name}-{suffix}"
+        if kind == "Namespace":
+            return k8s.core.v1.Namespace(resource_name, **body, opts=opts)
+        if kind == "Secret":
+            return k8s.core.v1.Secret(
+                resource_name,
+                metadata=body["metadata"],
+                type=body["type"],
+                string_data=body["stringData"],
+                opts=opts,
+            )
+        if kind == "ConfigMap":
+            return k8s.core.v1.ConfigMap(resource_name, **body, opts=opts)
+        if kind == "Service":
+            return k8s.core.v1.Service(resource_name, **body, opts=opts)
+        if kind == "StatefulSet":
+            return k8s.apps.v1.StatefulSet(resource_name, **body, opts=opts)
+        if kind == "PodDisruptionBudget":
+            return k8s.policy.v1.PodDisruptionBudget(resource_name, **body, opts=opts)
+        raise ValueError(f"no Pulumi resource type for kind {kind}")

@@ -1,0 +1,241 @@
+"""Pure builders: ClusterArgs -> Kubernetes objects as plain camelCase dicts.
+
+Used by the Pulumi component and by the offline render alike, so what `render` prints is exactly
+what `pulumi up` applies. No Pulumi, no I/O. The root password is a parameter: the component passes
+a secret Output, the renderer a redaction marker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from components.args import ClusterArgs
+
+DATA_VOLUME = "taosdata"
+LOG_VOLUME = "taoslog"
+PASSWORD_KEY = "TAOS_ROOT_PASSWORD"
+
+Manifest = dict[str, Any]
+
+
+def labels(args: ClusterArgs) -> dict[str, str]:
+    """Common labels: the seed's `app: tdengine`, the recommended app.kubernetes.io set, user labels."""
+    tag = args.image.rsplit("@", 1)[0].rsplit(":", 1)[-1]
+    return {
+        **args.labels,
+        **args.labels_selector,
+        "app.kubernetes.io/component": "database",
+        "app.kubernetes.io/part-of": "tdengine",
+        "app.kubernetes.io/managed-by": "pulumi",
+        "app.kubernetes.io/version": tag,
+    }
+
+
+def _metadata(args: ClusterArgs, name: str, namespaced: bool = True) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": labels(args)}
+    if namespaced:
+        meta["namespace"] = args.namespace
+    if args.annotations:
+        meta["annotations"] = dict(args.annotations)
+    return meta
+
+
+def config_map_name(args: ClusterArgs) -> str:
+    return f"{args.cluster_name}-taoscfg"
+
+
+def secret_name(args: ClusterArgs) -> str:
+    return f"{args.cluster_name}-root"
+
+
+def client_service_name(args: ClusterArgs) -> str:
+    return f"{args.service_name}-client"
+
+
+def pod_fqdn(args: ClusterArgs, ordinal: int) -> str:
+    return f"{args.cluster_name}-{ordinal}.{args.service_name}.{args.namespace}.svc.{args.cluster_domain}"
+
+
+def first_endpoint(args: ClusterArgs) -> str:
+    return f"{pod_fqdn(args, 0)}:{args.server_port}"
+
+
+def namespace(args: ClusterArgs) -> Manifest:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": _metadata(args, args.namespace, namespaced=False)}
+
+
+def _ports(args: ClusterArgs, container: bool) -> list[dict[str, Any]]:
+    key = "containerPort" if container else "port"
+    return [
+        {"name": "tcp6030", "protocol": "TCP", key: args.server_port},
+        {"name": "tcp6041", "protocol": "TCP", key: args.rest_port},
+    ]
+
+
+def headless_service(args: ClusterArgs) -> Manifest:
+    """The governing Service: headless so every pod gets a DNS name, resolvable before it is Ready."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(args, args.service_name),
+        "spec": {
+            "clusterIP": "None",
+            "publishNotReadyAddresses": True,
+            "ports": _ports(args, container=False),
+            "selector": args.labels_selector,
+        },
+    }
+
+
+def client_service(args: ClusterArgs) -> Manifest:
+    """A ClusterIP Service for applications: load-balances over Ready pods only."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(args, client_service_name(args)),
+        "spec": {"type": "ClusterIP", "ports": _ports(args, container=False), "selector": args.labels_selector},
+    }
+
+
+def config_map(args: ClusterArgs) -> Manifest:
+    """TAOS_* settings; taosd turns each TAOS_X_Y variable into the taos.cfg key xY."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(args, config_map_name(args)),
+        "data": dict(sorted(args.taos_settings.items())),
+    }
+
+
+def root_secret(args: ClusterArgs, password: Any) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _metadata(args, secret_name(args)),
+        "type": "Opaque",
+        "stringData": {PASSWORD_KEY: password},
+    }
+
+
+def _env(args: ClusterArgs) -> list[dict[str, Any]]:
+    """The seed's env, derived from one set of names; FQDNs use the configured cluster domain."""
+    suffix = f"svc.{args.cluster_domain}"
+    env: list[dict[str, Any]] = [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "SERVICE_NAME", "value": args.service_name},
+        {"name": "STS_NAME", "value": args.cluster_name},
+        {"name": "STS_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "TZ", "value": args.timezone},
+        {"name": "TAOS_SERVER_PORT", "value": str(args.server_port)},
+        {
+            "name": "TAOS_FIRST_EP",
+            "value": f"$(STS_NAME)-0.$(SERVICE_NAME).$(STS_NAMESPACE).{suffix}:$(TAOS_SERVER_PORT)",
+        },
+        {"name": "TAOS_FQDN", "value": f"$(POD_NAME).$(SERVICE_NAME).$(STS_NAMESPACE).{suffix}"},
+        {"name": PASSWORD_KEY, "valueFrom": {"secretKeyRef": {"name": secret_name(args), "key": PASSWORD_KEY}}},
+    ]
+    if args.rest_port != 6041:
+        env.append({"name": "TAOS_ADAPTER_PORT", "value": str(args.rest_port)})
+    return env
+
+
+def _probe(**timing: int) -> dict[str, Any]:
+    return {"exec": {"command": ["taos-check"]}, **timing}
+
+
+def _resources(args: ClusterArgs) -> dict[str, Any]:
+    requests = {k: v for k, v in (("cpu", args.cpu_request), ("memory", args.memory_request)) if v}
+    limits = {k: v for k, v in (("cpu", args.cpu_limit), ("memory", args.memory_limit)) if v}
+    return {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+
+
+def _affinity(args: ClusterArgs) -> dict[str, Any] | None:
+    term = {"labelSelector": {"matchLabels": args.labels_selector}, "topologyKey": "kubernetes.io/hostname"}
+    if args.anti_affinity == "required":
+        return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
+    if args.anti_affinity == "preferred":
+        weighted = {"weight": 100, "podAffinityTerm": term}
+        return {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [weighted]}}
+    return None
+
+
+def _claim(args: ClusterArgs, name: str, size: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+    if args.storage_class:
+        spec["storageClassName"] = args.storage_class
+    return {"metadata": {"name": name, "labels": args.labels_selector}, "spec": spec}
+
+
+def volume_templates(args: ClusterArgs) -> list[str]:
+    """Names of the volumeClaimTemplates; PVCs are `<template>-<clusterName>-<ordinal>`."""
+    return [DATA_VOLUME] + ([LOG_VOLUME] if args.log_storage_size else [])
+
+
+def statefulset(args: ClusterArgs) -> Manifest:
+    mounts = [{"name": DATA_VOLUME, "mountPath": "/var/lib/taos"}]
+    claims = [_claim(args, DATA_VOLUME, args.storage_size)]
+    if args.log_storage_size:
+        mounts.append({"name": LOG_VOLUME, "mountPath": "/var/log/taos"})
+        claims.append(_claim(args, LOG_VOLUME, args.log_storage_size))
+    container: dict[str, Any] = {
+        "name": "tdengine",
+        "image": args.image,
+        "imagePullPolicy": args.image_pull_policy,
+        "ports": _ports(args, container=True),
+        "env": _env(args),
+        "envFrom": [{"configMapRef": {"name": config_map_name(args)}}],
+        "volumeMounts": mounts,
+        "startupProbe": _probe(failureThreshold=360, periodSeconds=10),
+        "readinessProbe": _probe(initialDelaySeconds=5, periodSeconds=10, timeoutSeconds=10),
+        "livenessProbe": _probe(initialDelaySeconds=15, periodSeconds=20, timeoutSeconds=10),
+    }
+    if resources := _resources(args):
+        container["resources"] = resources
+    pod_spec: dict[str, Any] = {"containers": [container]}
+    if affinity := _affinity(args):
+        pod_spec["affinity"] = affinity
+    # A changed taoscfg must restart the pods to take effect: hash it into the pod template.
+    checksum = hashlib.sha256(json.dumps(config_map(args)["data"], sort_keys=True).encode()).hexdigest()[:16]
+    template_meta: dict[str, Any] = {
+        "name": args.cluster_name,
+        "labels": labels(args),
+        "annotations": {**args.annotations, "tdengine.io/taoscfg-checksum": checksum},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": _metadata(args, args.cluster_name),
+        "spec": {
+            "serviceName": args.service_name,
+            "replicas": args.replicas,
+            "podManagementPolicy": args.pod_management_policy,
+            "updateStrategy": {"type": "RollingUpdate"},
+            "selector": {"matchLabels": args.labels_selector},
+            "template": {"metadata": template_meta, "spec": pod_spec},
+            "volumeClaimTemplates": claims,
+        },
+    }
+
+
+def pod_disruption_budget(args: ClusterArgs) -> Manifest:
+    """At most one dnode down by choice: 3 mnodes and replica-3 vgroups tolerate exactly one loss."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _metadata(args, args.cluster_name),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": args.labels_selector}},
+    }
+
+
+def all_manifests(args: ClusterArgs, password: Any) -> list[Manifest]:
+    """Every object of the cluster, in apply order."""
+    objects = [namespace(args)] if args.create_namespace else []
+    objects += [root_secret(args, password), config_map(args), headless_service(args)]
+    if args.client_service:
+        objects.append(client_service(args))
+    objects.append(statefulset(args))
+    if args.pod_disruption_budget:
+        objects.append(pod_disruption_budget(args))
+    return objects

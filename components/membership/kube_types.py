@@ -1,0 +1,73 @@
+"""The narrow Kubernetes interface the membership provider needs, and its value types.
+
+Pure declarations: no client, no I/O. `kube.py` implements `KubeOps` with the official
+`kubernetes` client; the simulator in `tests/sim/` implements it in memory. Everything the
+provider asks of Kubernetes goes through these four methods, so a test can swap the whole
+Kubernetes side at one seam.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PodInfo:
+    """One pod of the StatefulSet, as far as membership decisions care."""
+
+    name: str
+    ordinal: int
+    ready: bool
+    phase: str
+    """Pod phase: Pending, Running, Succeeded, Failed or Unknown."""
+    deleting: bool = False
+    """True once the pod has a deletionTimestamp (it is terminating)."""
+
+
+@dataclass(frozen=True)
+class PvcInfo:
+    """One PersistentVolumeClaim created from a volumeClaimTemplate of the StatefulSet."""
+
+    name: str
+    """`<template>-<statefulset>-<ordinal>`, e.g. `taosdata-tdengine-3`."""
+    template: str
+    ordinal: int
+
+
+class KubeOps(Protocol):
+    """What the provider does to Kubernetes. Implementations must be safe to call from threads."""
+
+    def list_pods(self, namespace: str, statefulset: str) -> list[PodInfo]:
+        """Pods named `<statefulset>-<n>` in the namespace, sorted by ordinal."""
+        ...
+
+    def list_pvcs(self, namespace: str, statefulset: str, templates: list[str]) -> list[PvcInfo]:
+        """PVCs named `<template>-<statefulset>-<n>` for the given templates, sorted by (ordinal, template)."""
+        ...
+
+    def delete_pvc(self, namespace: str, name: str) -> None:
+        """Delete one PVC; a PVC that is already gone is not an error."""
+        ...
+
+    def port_forward(self, namespace: str, pod: str, port: int) -> AbstractContextManager[str]:
+        """Forward a local port to `pod:port`; the context yields `http://127.0.0.1:<local port>`."""
+        ...
+
+
+def pod_ordinal(pod_name: str, statefulset: str) -> int | None:
+    """The ordinal of `<statefulset>-<n>`, or None for a pod of something else."""
+    m = re.fullmatch(re.escape(statefulset) + r"-(\d+)", pod_name)
+    return int(m.group(1)) if m else None
+
+
+def pvc_ordinal(pvc_name: str, statefulset: str, templates: list[str]) -> tuple[str, int] | None:
+    """(template, ordinal) of `<template>-<statefulset>-<n>`, or None for another PVC."""
+    for template in templates:
+        prefix = template + "-"
+        n = pod_ordinal(pvc_name[len(prefix) :], statefulset) if pvc_name.startswith(prefix) else None
+        if n is not None:
+            return template, n
+    return None

@@ -1,0 +1,126 @@
+"""Runs the real Pulumi program under `pulumi.runtime.set_mocks` and records every registration.
+
+A fake stands in only at the Pulumi engine boundary (the resource monitor): the program, the
+component and pulumi-kubernetes' own argument handling all run for real.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks, rpc
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "tdengine"
+GENERATED_PASSWORD = "Gen3rated-Pass.word"
+
+
+@dataclass
+class Registered:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    additional_secret_outputs: list[str]
+    provider: str
+
+
+class ProgramMocks(pulumi.runtime.Mocks):
+    """Answers the engine's part: ids and state for each resource (inputs echoed, as camelCase)."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = GENERATED_PASSWORD
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        return {}
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, program_mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(program_mocks)
+        self.registered: list[Registered] = []
+        self.outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        self.registered.append(
+            Registered(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                dependencies=list(request.dependencies),
+                additional_secret_outputs=list(request.additionalSecretOutputs),
+                provider=request.provider,
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.outputs[request.urn] = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        return super().RegisterResourceOutputs(request)
+
+    def of_type(self, typ: str) -> list[Registered]:
+        return [r for r in self.registered if r.type == typ]
+
+    def one(self, typ: str) -> Registered:
+        found = self.of_type(typ)
+        assert len(found) == 1, f"expected one {typ}, got {[r.name for r in found]}"
+        return found[0]
+
+
+@dataclass
+class ProgramRun:
+    monitor: RecordingMonitor
+    exports: dict[str, Any] = field(default_factory=dict)
+    resolved: dict[str, Any] = field(default_factory=dict)
+    """Export values after resolution (secrets unwrapped)."""
+
+
+def stack_config(stack: str = "dev") -> dict[str, str]:
+    """Pulumi.<stack>.yaml's config, values as the engine hands them to the program (strings)."""
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def run_program(
+    config: dict[str, str], secret_keys: tuple[str, ...] = (), preview: bool = False, stack: str = "dev"
+) -> ProgramRun:
+    """Evaluate __main__.py as `pulumi up` (or preview) would, with `config` as the stack's config."""
+    program_mocks = ProgramMocks()
+    monitor = RecordingMonitor(program_mocks)
+    pulumi.runtime.set_mocks(program_mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_all_config(config, secret_keys=list(secret_keys))
+    run = ProgramRun(monitor)
+
+    real_export = pulumi.export
+
+    def export(name: str, value: Any) -> None:
+        run.exports[name] = value
+        real_export(name, value)
+
+    @pulumi.runtime.test
+    def evaluate() -> Any:
+        pulumi.export = export
+        try:
+            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        finally:
+            pulumi.export = real_export
+        return pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in run.exports.items()}).apply(
+            run.resolved.update
+        )
+
+    evaluate()
+    return run

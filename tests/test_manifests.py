@@ -1,0 +1,97 @@
+"""Every rendered object validates against the real Kubernetes JSON schemas (strict)."""
+
+from __future__ import annotations
+
+import kubernetes_validate
+import pytest
+from kubernetes_validate import utils
+
+from components import manifests
+from components.args import ClusterArgs
+from components.render import render
+
+VERSIONS = ["1.27.0", utils.latest_version()]
+
+VARIANTS = {
+    "defaults": ClusterArgs(),
+    "seed": ClusterArgs(namespace="tdengine-test"),
+    "everything": ClusterArgs(
+        namespace="prod",
+        client_service=True,
+        log_storage_size="1Gi",
+        rest_port=16041,
+        cpu_limit="2",
+        anti_affinity="required",
+        pod_management_policy="OrderedReady",
+        taos_settings={"TAOS_SUPPORT_VNODES": "32", "TAOS_DEBUG_FLAG": "131"},
+        labels={"team": "iot", "example.com/tier": "gold"},
+        annotations={"example.com/owner": "platform team"},
+        storage_class="",
+    ),
+    "minimal": ClusterArgs(
+        create_namespace=False, anti_affinity="none", pod_disruption_budget=False, cpu_request="", memory_limit=""
+    ),
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_objects_validate_strictly(variant, version):
+    objects = render(VARIANTS[variant])
+    assert objects
+    for obj in objects:
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_validation_is_strict_enough_to_catch_a_typo():
+    sts = manifests.statefulset(ClusterArgs())
+    sts["spec"]["servicename"] = "taosd"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(sts, VERSIONS[-1], strict=True)
+
+
+def test_optional_objects_follow_the_settings():
+    kinds = [o["kind"] for o in render(VARIANTS["everything"])]
+    assert kinds == ["Namespace", "Secret", "ConfigMap", "Service", "Service", "StatefulSet", "PodDisruptionBudget"]
+    assert [o["kind"] for o in render(VARIANTS["minimal"])] == ["Secret", "ConfigMap", "Service", "StatefulSet"]
+
+
+def test_everything_variant_wires_its_settings():
+    args = VARIANTS["everything"]
+    sts = manifests.statefulset(args)
+    pod = sts["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["TAOS_ADAPTER_PORT"] == "16041"
+    assert container["ports"][1]["containerPort"] == 16041
+    assert [v["metadata"]["name"] for v in sts["spec"]["volumeClaimTemplates"]] == ["taosdata", "taoslog"]
+    assert "storageClassName" not in sts["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert {"name": "taoslog", "mountPath": "/var/log/taos"} in container["volumeMounts"]
+    assert container["resources"] == {
+        "requests": {"cpu": "500m", "memory": "1Gi"},
+        "limits": {"cpu": "2", "memory": "4Gi"},
+    }
+    assert "requiredDuringSchedulingIgnoredDuringExecution" in pod["affinity"]["podAntiAffinity"]
+    assert sts["spec"]["podManagementPolicy"] == "OrderedReady"
+    assert container["envFrom"] == [{"configMapRef": {"name": "tdengine-taoscfg"}}]
+    assert manifests.config_map(args)["data"] == {"TAOS_DEBUG_FLAG": "131", "TAOS_SUPPORT_VNODES": "32"}
+    assert sts["metadata"]["labels"]["team"] == "iot"
+    assert sts["metadata"]["annotations"] == {"example.com/owner": "platform team"}
+
+
+def test_changed_taos_settings_roll_the_pods():
+    def checksum(args: ClusterArgs) -> str:
+        return manifests.statefulset(args)["spec"]["template"]["metadata"]["annotations"][
+            "tdengine.io/taoscfg-checksum"
+        ]
+
+    assert checksum(ClusterArgs()) == checksum(ClusterArgs())
+    assert checksum(ClusterArgs()) != checksum(ClusterArgs(taos_settings={"TAOS_DEBUG_FLAG": "143"}))
+
+
+def test_pdb_allows_one_disruption_and_selects_the_pods():
+    pdb = manifests.pod_disruption_budget(ClusterArgs())
+    sts = manifests.statefulset(ClusterArgs())
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["selector"] == sts["spec"]["selector"]
+    assert sts["spec"]["selector"]["matchLabels"].items() <= sts["spec"]["template"]["metadata"]["labels"].items()

@@ -1,0 +1,134 @@
+"""The real __main__.py under mocks, with Pulumi.dev.yaml's config (the seed's cluster)."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi.runtime import rpc
+
+from components.args import ConfigError
+from tests.harness import GENERATED_PASSWORD, run_program, stack_config
+
+COMPONENT = "tdengine:index:Cluster"
+CHILD_TYPES = {
+    "kubernetes:core/v1:Namespace",
+    "kubernetes:core/v1:Secret",
+    "kubernetes:core/v1:ConfigMap",
+    "kubernetes:core/v1:Service",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:policy/v1:PodDisruptionBudget",
+    "random:index/randomPassword:RandomPassword",
+}
+
+
+@pytest.fixture(scope="module")
+def dev_run():
+    return run_program(stack_config("dev"))
+
+
+@pytest.fixture(scope="module")
+def dev(dev_run):
+    return dev_run.monitor
+
+
+def test_component_and_children(dev):
+    component = dev.one(COMPONENT)
+    assert component.name == "tdengine"
+    children = [r for r in dev.registered if r.parent == component.urn]
+    assert {r.type for r in children} == CHILD_TYPES
+    assert sorted(r.name for r in children) == sorted(
+        [
+            "tdengine-ns",
+            "tdengine-root",
+            "tdengine-taoscfg",
+            "tdengine-svc",
+            "tdengine-sts",
+            "tdengine-pdb",
+            "tdengine-root-password",
+        ]
+    )
+    # every resource the program declares, except the component itself, is its child
+    others = [r for r in dev.registered if r.type not in (COMPONENT, "pulumi:pulumi:Stack")]
+    assert others and all(r.parent == component.urn for r in others)
+
+
+def test_statefulset_carries_the_seed_fields(dev):
+    sts = dev.one("kubernetes:apps/v1:StatefulSet").inputs
+    assert sts["metadata"]["name"] == "tdengine" and sts["metadata"]["namespace"] == "tdengine-test"
+    spec = sts["spec"]
+    assert spec["serviceName"] == "taosd" and spec["replicas"] == 3
+    assert spec["updateStrategy"] == {"type": "RollingUpdate"}
+    assert spec["selector"]["matchLabels"]["app"] == "tdengine"
+    container = spec["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["TZ"]["value"] == "Asia/Shanghai"
+    assert env["TAOS_FQDN"]["value"] == "$(POD_NAME).$(SERVICE_NAME).$(STS_NAMESPACE).svc.cluster.local"
+    assert env["TAOS_FIRST_EP"]["value"].startswith("$(STS_NAME)-0.$(SERVICE_NAME)")
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["TAOS_ROOT_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "tdengine-root"
+    assert container["volumeMounts"] == [{"name": "taosdata", "mountPath": "/var/lib/taos"}]
+    claim = spec["volumeClaimTemplates"][0]
+    assert claim["spec"]["storageClassName"] == "standard"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["exec"]["command"] == ["taos-check"]
+
+
+def test_statefulset_waits_for_its_config(dev):
+    sts = dev.one("kubernetes:apps/v1:StatefulSet")
+    urns = {r.name: r.urn for r in dev.registered}
+    for name in ("tdengine-root", "tdengine-taoscfg", "tdengine-svc", "tdengine-ns"):
+        assert urns[name] in sts.dependencies, name
+
+
+def test_generated_password_is_strong_secret_and_exported(dev, dev_run):
+    generated = dev.one("random:index/randomPassword:RandomPassword").inputs
+    assert generated["length"] >= 8 and generated["minUpper"] >= 1 and generated["minLower"] >= 1
+    assert generated["minNumeric"] >= 1 and generated["minSpecial"] >= 1
+    assert set(generated["overrideSpecial"]) <= set("!@#$%^&*()-_+=[]{}:;><?|~,.")
+    string_data = dev.one("kubernetes:core/v1:Secret").inputs["stringData"]
+    assert rpc.is_rpc_secret(string_data) and rpc.unwrap_rpc_secret(string_data) == {
+        "TAOS_ROOT_PASSWORD": GENERATED_PASSWORD
+    }
+    outputs = dev.outputs[dev.one(COMPONENT).urn]
+    assert (
+        rpc.is_rpc_secret(outputs["rootPassword"])
+        and rpc.unwrap_rpc_secret(outputs["rootPassword"]) == GENERATED_PASSWORD
+    )
+    assert outputs["firstEndpoint"] == "tdengine-0.taosd.tdengine-test.svc.cluster.local:6030"
+    assert outputs["podFqdns"] == [f"tdengine-{i}.taosd.tdengine-test.svc.cluster.local" for i in range(3)]
+    assert outputs["restUrl"] == "http://taosd.tdengine-test.svc.cluster.local:6041"
+    assert set(dev_run.exports) == {"namespace", "serviceName", "firstEndpoint", "restUrl", "podFqdns", "rootPassword"}
+    assert dev_run.resolved["rootPassword"] == GENERATED_PASSWORD and dev_run.resolved["namespace"] == "tdengine-test"
+
+
+def test_configured_password_is_used_as_a_secret_and_nothing_is_generated():
+    config = {**stack_config("dev"), "tdengine:rootPassword": "Tdengine-2025!"}
+    monitor = run_program(config, secret_keys=("tdengine:rootPassword",)).monitor
+    assert not monitor.of_type("random:index/randomPassword:RandomPassword")
+    string_data = monitor.one("kubernetes:core/v1:Secret").inputs["stringData"]
+    assert (
+        rpc.is_rpc_secret(string_data) and rpc.unwrap_rpc_secret(string_data)["TAOS_ROOT_PASSWORD"] == "Tdengine-2025!"
+    )
+
+
+def test_kube_context_creates_an_explicit_provider_used_by_the_children():
+    config = {**stack_config("dev"), "tdengine:kubeContext": "prod-east"}
+    monitor = run_program(config).monitor
+    provider = monitor.one("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "prod-east"
+    assert monitor.one("kubernetes:apps/v1:StatefulSet").provider.startswith(provider.urn)
+
+
+def test_bad_config_fails_with_one_clear_error():
+    config = {
+        **stack_config("dev"),
+        "tdengine:replicas": "0",
+        "tdengine:storageSize": "5GB",
+        "tdengine:image": "x:latest",
+    }
+    with pytest.raises(ConfigError) as err:
+        run_program(config)
+    text = str(err.value)
+    assert "replicas: 0 is invalid" in text
+    assert "storageSize: '5GB' is invalid" in text
+    assert "image: 'x:latest' is invalid" in text
