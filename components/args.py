@@ -35,6 +35,7 @@ _CPU = re.compile(r"(\d+(\.\d+)?)m?")
 _IMAGE = re.compile(
     r"(?P<repo>[a-z0-9]+([._/-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)(:(?P<tag>[\w][\w.-]{0,127}))?(@sha256:[a-f0-9]{64})?"
 )
+_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?/?")
 _TAOS_KEY = re.compile(r"TAOS_[A-Z0-9]+(_[A-Z0-9]+)*")
 _LABEL_NAME = re.compile(
     r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
@@ -97,6 +98,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("annotations", "annotations", "array", [], "Extra annotations for every object, as key=value."),
     Setting("clusterDomain", "cluster_domain", "string", "cluster.local", "Kubernetes cluster DNS domain."),
     Setting("kubeContext", "kube_context", "string", "", "kubeconfig context to deploy to ('' = current)."),
+    Setting("adminUrl", "admin_url", "string", "", "taosAdapter URL for membership SQL ('' = port-forward to a pod)."),
+    Setting("forceDropOffline", "force_drop_offline", "boolean", False, "Drain an offline departing dnode with force."),
+    Setting(
+        "allowFewerThanThreeDnodes", "allow_fewer_than_three", "boolean", False, "Acknowledge < 3 dnodes (< 3 mnodes)."
+    ),
+    Setting("drainTimeoutSeconds", "drain_timeout", "integer", 3600, "Deadline for draining one dnode."),
+    Setting("stallTimeoutSeconds", "stall_timeout", "integer", 600, "A drain with no vnode moved for this long fails."),
+    Setting("readyTimeoutSeconds", "ready_timeout", "integer", 900, "Deadline for every pod's dnode to be ready."),
+    Setting("deleteDataOnDestroy", "delete_data_on_destroy", "boolean", False, "pulumi destroy also deletes the PVCs."),
 )
 """Every config key the program reads, in the order the README documents them."""
 
@@ -140,6 +150,13 @@ class ClusterArgs:
     annotations: Mapping[str, str] = field(default_factory=dict)
     cluster_domain: str = "cluster.local"
     kube_context: str = ""
+    admin_url: str = ""
+    force_drop_offline: bool = False
+    allow_fewer_than_three: bool = False
+    drain_timeout: int = 3600
+    stall_timeout: int = 600
+    ready_timeout: int = 900
+    delete_data_on_destroy: bool = False
     root_password: str | None = field(default=None, repr=False)
     """Plain text only inside the program; None means the component generates one."""
     kubeconfig: str | None = field(default=None, repr=False)
@@ -358,6 +375,16 @@ def validate(args: ClusterArgs) -> list[str]:
         args.cluster_domain,
         "must be a DNS domain such as cluster.local",
     )
+    _check(
+        p,
+        args.admin_url == "" or bool(_URL.fullmatch(args.admin_url)),
+        "adminUrl",
+        args.admin_url,
+        "must be http(s)://host[:port] of taosAdapter, or '' to port-forward to a pod",
+    )
+    for key in ("drainTimeoutSeconds", "stallTimeoutSeconds", "readyTimeoutSeconds"):
+        value = getattr(args, _BY_KEY[key].field)
+        _check(p, isinstance(value, int) and value >= 1, key, value, "must be a whole number of seconds >= 1")
     if args.root_password is not None:
         if args.root_password == "":
             p.append("rootPassword: <secret> is empty; unset it to have one generated, or set a strong password")

@@ -15,6 +15,7 @@ import pulumi_random as random
 
 from components import manifests
 from components.args import ClusterArgs
+from components.membership.provider import ClusterMembership, DnodeDecommission
 
 TYPE_TOKEN = "tdengine:index:Cluster"
 
@@ -37,6 +38,8 @@ class TDengineCluster(pulumi.ComponentResource):
     """FQDN of each dnode pod, by ordinal."""
     root_password: pulumi.Output[str]
     """The root password (secret): the configured one, or the generated one."""
+    topology: pulumi.Output[dict[str, Any]]
+    """Live dnodes (id, endpoint, status per pod) and mnodes (endpoint, role), from ClusterMembership."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, {}, opts)
@@ -74,6 +77,7 @@ class TDengineCluster(pulumi.ComponentResource):
         )
         self.pod_fqdns = pulumi.Output.from_input([manifests.pod_fqdn(args, i) for i in range(args.replicas)])
         self.root_password = pulumi.Output.secret(password)
+        self.topology = self.membership.topology
         # Recorded last: marks the component complete and stores its outputs in the state.
         self.register_outputs(
             {
@@ -83,6 +87,7 @@ class TDengineCluster(pulumi.ComponentResource):
                 "restUrl": self.rest_url,
                 "podFqdns": self.pod_fqdns,
                 "rootPassword": self.root_password,
+                "topology": self.topology,
             }
         )
 
@@ -102,15 +107,44 @@ class TDengineCluster(pulumi.ComponentResource):
         )
         return pulumi.Output.secret(generated.result)
 
+    def _membership_props(self, password: pulumi.Output[str]) -> dict[str, Any]:
+        """Inputs of both membership resources: the desired member pods, names, connection and safety settings."""
+        a = self.args
+        return {
+            "members": [f"{a.cluster_name}-{i}" for i in range(a.replicas)],
+            "namespace": a.namespace,
+            "statefulset": a.cluster_name,
+            "service": a.service_name,
+            "clusterDomain": a.cluster_domain,
+            "serverPort": a.server_port,
+            "restPort": a.rest_port,
+            "templates": manifests.volume_templates(a),
+            "adminUrl": a.admin_url,
+            "kubeContext": a.kube_context,
+            "kubeconfig": pulumi.Output.secret(a.kubeconfig) if a.kubeconfig else None,
+            "rootPassword": password,
+            "forceDropOffline": a.force_drop_offline,
+            "allowFewerThanThreeDnodes": a.allow_fewer_than_three,
+            "drainTimeoutSeconds": a.drain_timeout,
+            "stallTimeoutSeconds": a.stall_timeout,
+            "readyTimeoutSeconds": a.ready_timeout,
+            "deleteDataOnDestroy": a.delete_data_on_destroy,
+        }
+
     def _before_statefulset(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> list[pulumi.Resource]:
-        """Seam: resources the StatefulSet must wait for (scale-down drains attach here)."""
-        return []
+        """Drains departing dnodes before the StatefulSet may shrink (and prunes stale PVCs before it grows)."""
+        props = {k: v for k, v in self._membership_props(password).items() if v is not None}
+        self.decommission = DnodeDecommission(f"{self._name}-decommission", props, opts)
+        return [self.decommission]
 
     def _after_statefulset(
         self, opts: pulumi.ResourceOptions, password: pulumi.Output[str], statefulset: pulumi.Resource
     ) -> list[pulumi.Resource]:
-        """Seam: resources that run once the StatefulSet is ready (mnode creation attaches here)."""
-        return []
+        """Joins dnodes, keeps 3 mnodes and reclaims released PVCs once the StatefulSet is ready."""
+        props = {k: v for k, v in self._membership_props(password).items() if v is not None}
+        after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[statefulset]))
+        self.membership = ClusterMembership(f"{self._name}-membership", props, after)
+        return [self.membership]
 
     def _object(self, suffix: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
         """Declare one manifest as its typed pulumi-kubernetes resource, named `<component>-<suffix>`."""

@@ -33,6 +33,7 @@ def deploy(args: ClusterArgs) -> TDengineCluster:
     pulumi.export("restUrl", cluster.rest_url)
     pulumi.export("podFqdns", cluster.pod_fqdns)
     pulumi.export("rootPassword", cluster.root_password)
+    pulumi.export("topology", cluster.topology)
     return cluster
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from pulumi.runtime import rpc
 
@@ -17,7 +19,11 @@ CHILD_TYPES = {
     "kubernetes:apps/v1:StatefulSet",
     "kubernetes:policy/v1:PodDisruptionBudget",
     "random:index/randomPassword:RandomPassword",
+    "pulumi-python:dynamic/tdengine:DnodeDecommission",
+    "pulumi-python:dynamic/tdengine:ClusterMembership",
 }
+DECOMMISSION = "pulumi-python:dynamic/tdengine:DnodeDecommission"
+MEMBERSHIP = "pulumi-python:dynamic/tdengine:ClusterMembership"
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +50,8 @@ def test_component_and_children(dev):
             "tdengine-sts",
             "tdengine-pdb",
             "tdengine-root-password",
+            "tdengine-decommission",
+            "tdengine-membership",
         ]
     )
     # every resource the program declares, except the component itself, is its child
@@ -97,7 +105,15 @@ def test_generated_password_is_strong_secret_and_exported(dev, dev_run):
     assert outputs["firstEndpoint"] == "tdengine-0.taosd.tdengine-test.svc.cluster.local:6030"
     assert outputs["podFqdns"] == [f"tdengine-{i}.taosd.tdengine-test.svc.cluster.local" for i in range(3)]
     assert outputs["restUrl"] == "http://taosd.tdengine-test.svc.cluster.local:6041"
-    assert set(dev_run.exports) == {"namespace", "serviceName", "firstEndpoint", "restUrl", "podFqdns", "rootPassword"}
+    assert set(dev_run.exports) == {
+        "namespace",
+        "serviceName",
+        "firstEndpoint",
+        "restUrl",
+        "podFqdns",
+        "rootPassword",
+        "topology",
+    }
     assert dev_run.resolved["rootPassword"] == GENERATED_PASSWORD and dev_run.resolved["namespace"] == "tdengine-test"
 
 
@@ -132,3 +148,30 @@ def test_bad_config_fails_with_one_clear_error():
     assert "replicas: 0 is invalid" in text
     assert "storageSize: '5GB' is invalid" in text
     assert "image: 'x:latest' is invalid" in text
+
+
+def test_membership_resources_bracket_the_statefulset(dev):
+    urn = {r.type: r.urn for r in dev.registered}
+    sts = dev.one("kubernetes:apps/v1:StatefulSet")
+    assert urn[DECOMMISSION] in sts.dependencies
+    assert sts.urn in dev.one(MEMBERSHIP).dependencies
+    assert urn[MEMBERSHIP] not in sts.dependencies
+
+
+def test_decommission_input_is_the_member_list_and_secrets_stay_secret(dev):
+    inputs = dev.one(DECOMMISSION).inputs
+    assert inputs["members"] == ["tdengine-0", "tdengine-1", "tdengine-2"]
+    assert (inputs["namespace"], inputs["statefulset"], inputs["service"]) == ("tdengine-test", "tdengine", "taosd")
+    assert inputs["templates"] == ["taosdata"]
+    assert rpc.is_rpc_secret(inputs["rootPassword"])
+    assert set(dev.one(DECOMMISSION).additional_secret_outputs) >= {"rootPassword", "kubeconfig"}
+    blob = (
+        rpc.unwrap_rpc_secret(inputs["__provider"]) if rpc.is_rpc_secret(inputs["__provider"]) else inputs["__provider"]
+    )
+    assert GENERATED_PASSWORD.encode() not in base64.b64decode(blob)
+    assert not rpc.is_rpc_secret(inputs["__provider"])  # stateless provider: nothing secret captured
+
+
+def test_scale_down_shows_the_departing_pods_in_the_inputs():
+    monitor = run_program({**stack_config("dev"), "tdengine:replicas": "5"}).monitor
+    assert monitor.one(DECOMMISSION).inputs["members"] == [f"tdengine-{i}" for i in range(5)]

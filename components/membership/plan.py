@@ -1,0 +1,215 @@
+"""Pure decisions of the membership provider: preflight refusals, the next step for a departing dnode,
+mnode placement, and which PVCs may be reclaimed. No I/O, no Pulumi: tests call these with plain data.
+
+The provider loops read -> decide -> act -> re-read, so every decision is taken on fresh state and a
+re-run after an interruption picks up where the cluster is, not where a previous run thought it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.membership.errors import ScaleDownRefused
+from components.membership.kube_types import PodInfo, PvcInfo
+from components.membership.topology import ClusterState, Dnode, Naming
+
+MNODE_TARGET = 3
+
+
+@dataclass(frozen=True)
+class DrainOptions:
+    force: bool = False
+    """Drop an offline departing dnode with `drop dnode <id> force` (its replicas are rebuilt elsewhere)."""
+    allow_fewer_than_three: bool = False
+    """Acknowledge a cluster of fewer than 3 dnodes, hence fewer than 3 mnodes (no quorum to spare)."""
+    drain_timeout: float = 3600.0
+    stall_timeout: float = 600.0
+    poll_interval: float = 2.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action (or wait) decided for the cluster; `kind` names it, the rest says on what."""
+
+    kind: str  # done | wait | drop_mnode | create_mnode | drop_dnode | create_dnode
+    dnode_id: int = 0
+    endpoint: str = ""
+    force: bool = False
+    reason: str = ""
+
+
+def departing_pods(state: ClusterState, naming: Naming, old_members: list[str], new_members: list[str]) -> list[str]:
+    """Pods to remove, highest ordinal first: those dropped from the member list, plus any pod beyond the
+    new size whose dnode is still in the cluster (left over from an interrupted run)."""
+    keep = set(new_members)
+    leaving = {p for p in old_members if p not in keep}
+    size = len(new_members)
+    for d in state.dnodes:
+        pod = naming.pod_of(d)
+        if pod is not None and pod not in keep and naming.ordinal(pod) >= size:
+            leaving.add(pod)
+    return sorted(leaving, key=naming.ordinal, reverse=True)
+
+
+def preflight_scale_down(
+    state: ClusterState, naming: Naming, departing: list[str], remaining: list[str], options: DrainOptions
+) -> None:
+    """Refuse, before anything changes, a scale-down that TDengine would stop half-way or that would
+    lose data or quorum. Raises ScaleDownRefused naming the reason and the fix."""
+    if not departing:
+        return
+    target = len(remaining)
+    db = state.max_replica
+    if db is not None and db.replica is not None and target < db.replica:
+        raise ScaleDownRefused(
+            f"database {db.name!r} has replica {db.replica}, which needs at least {db.replica} dnodes, "
+            f"but the target is {target} (TDengine would stop with 'Out of dnodes' mid-way)",
+            f"keep replicas >= {db.replica}, or drop or re-create database {db.name!r} with a lower replica",
+        )
+    if target < MNODE_TARGET and not options.allow_fewer_than_three:
+        raise ScaleDownRefused(
+            f"the target of {target} dnodes leaves fewer than 3 mnodes, so losing one more dnode stops the cluster",
+            "keep replicas >= 3, or set allowFewerThanThreeDnodes: true to acknowledge it",
+        )
+    departing_fqdns = {naming.fqdn(p) for p in departing}
+    for pod in remaining:
+        dnode = state.dnode_of(naming.fqdn(pod))
+        if dnode is None or not dnode.is_ready:
+            status = "missing from the cluster" if dnode is None else f"{dnode.status} ({dnode.note or 'no note'})"
+            raise ScaleDownRefused(
+                f"dnode of remaining pod {pod} is {status}; vnodes must move to healthy dnodes only",
+                f"bring {pod} back to ready (kubectl -n {naming.namespace} get pod {pod}; show dnodes) and re-run",
+            )
+    for dnode in state.dnodes:
+        if dnode.is_dropping and dnode.fqdn not in departing_fqdns:
+            raise ScaleDownRefused(
+                f"dnode {dnode.id} ({dnode.endpoint}) is being dropped by someone else",
+                "wait until it is gone from 'show dnodes', then re-run",
+            )
+    ours = {d.id for d in state.dnodes if d.fqdn in departing_fqdns and d.is_dropping}
+    foreign = [t for t in state.transactions if not (t.oper == "drop-dnode" and ours)]
+    if foreign:
+        t = foreign[0]
+        raise ScaleDownRefused(
+            f"transaction {t.id} ({t.oper}, stage {t.stage}) is running and is not a drain of ours",
+            "wait for it to finish ('show transactions'), then re-run",
+        )
+    for pod in departing:
+        dnode = state.dnode_of(naming.fqdn(pod))
+        if dnode is not None and not dnode.is_online and not dnode.is_dropping and not options.force:
+            raise offline_refusal(dnode, pod)
+    leaving = [state.dnode_of(naming.fqdn(p)) for p in departing]
+    needed = sum(d.vnodes for d in leaving if d is not None)
+    kept = [state.dnode_of(naming.fqdn(p)) for p in remaining]
+    free = sum(max(d.support_vnodes - d.vnodes, 0) for d in kept if d is not None)
+    if needed > free:
+        raise ScaleDownRefused(
+            f"the departing dnodes hold {needed} vnodes but the remaining dnodes have room for {free}",
+            "raise TAOS_SUPPORT_VNODES (taosSettings) or keep more replicas",
+        )
+    leader = state.leader
+    for pod in departing:
+        dnode = state.dnode_of(naming.fqdn(pod))
+        if dnode is not None and leader is not None and state.mnode_on(dnode) == leader:
+            raise leader_refusal(dnode, pod, naming)
+
+
+def offline_refusal(dnode: Dnode, pod: str) -> ScaleDownRefused:
+    return ScaleDownRefused(
+        f"departing dnode {dnode.id} of {pod} is {dnode.status} ({dnode.note or 'no note'}); "
+        "its vnodes cannot be copied from it",
+        f"bring {pod} back online and re-run, or set forceDropOffline: true to rebuild its replicas from "
+        "the other dnodes (data of replica-1 databases on it would be lost, and TDengine refuses that)",
+    )
+
+
+def leader_refusal(dnode: Dnode, pod: str, naming: Naming) -> ScaleDownRefused:
+    return ScaleDownRefused(
+        f"departing dnode {dnode.id} of {pod} hosts the mnode leader, and TDengine cannot drop the leader",
+        f"restart that pod (kubectl -n {naming.namespace} delete pod {pod}) so another mnode takes over, then re-run",
+    )
+
+
+def next_step(state: ClusterState, naming: Naming, pod: str, remaining: list[str], options: DrainOptions) -> Step:
+    """What to do next for one departing pod.
+
+    dnode row   | status             | mnode on it        | step
+    ------------|--------------------|--------------------|-------------------------------------------
+    absent      | -                  | -                  | done
+    present     | dropping/dropping* | -                  | wait (a drain in progress, ours: resume)
+    present     | creating           | -                  | wait
+    present     | online             | leader             | refuse (cannot drop the leader)
+    present     | online             | follower/other     | drop_mnode (then re-placed, before the drain)
+    present     | online             | none; mnodes short | create_mnode on the lowest remaining ordinal
+    present     | online             | none               | drop_dnode
+    present     | offline            | any, no force      | refuse (vnodes cannot be copied from it)
+    present     | offline            | any, force         | drop_dnode force (TDengine drops its mnode)
+    """
+    dnode = state.dnode_of(naming.fqdn(pod))
+    if dnode is None:
+        return Step("done", reason=f"{pod} is not in the cluster")
+    if dnode.is_dropping:
+        return Step("wait", dnode.id, dnode.endpoint, reason=f"dnode {dnode.id} of {pod} is {dnode.status}")
+    if dnode.status.startswith("creating"):
+        return Step("wait", dnode.id, dnode.endpoint, reason=f"dnode {dnode.id} of {pod} is being created")
+    if not dnode.is_online:
+        if not options.force:
+            raise offline_refusal(dnode, pod)
+        return Step("drop_dnode", dnode.id, dnode.endpoint, force=True, reason=f"{pod} is offline; force")
+    mnode = state.mnode_on(dnode)
+    if mnode is not None:
+        if mnode.role == "leader":
+            raise leader_refusal(dnode, pod, naming)
+        return Step("drop_mnode", dnode.id, dnode.endpoint, reason=f"move the mnode off {pod} before draining it")
+    candidate = mnode_candidate(state, naming, remaining)
+    if candidate is not None and len(state.mnodes) < min(MNODE_TARGET, len(remaining)):
+        return Step("create_mnode", candidate.id, candidate.endpoint, reason="keep 3 mnodes while draining")
+    return Step("drop_dnode", dnode.id, dnode.endpoint, reason=f"drain {pod}")
+
+
+def mnode_candidate(state: ClusterState, naming: Naming, members: list[str]) -> Dnode | None:
+    """The ready member dnode without an mnode on the lowest ordinal."""
+    for pod in sorted(members, key=naming.ordinal):
+        dnode = state.dnode_of(naming.fqdn(pod))
+        if dnode is not None and dnode.is_ready and state.mnode_on(dnode) is None:
+            return dnode
+    return None
+
+
+def plan_membership(state: ClusterState, naming: Naming, members: list[str]) -> list[Step]:
+    """Converge a grown or new cluster: a dnode for every member pod, then min(3, members) mnodes on the
+    lowest ordinals. Returns the next steps (empty when converged); mnode steps wait for ready dnodes."""
+    steps = [
+        Step("create_dnode", endpoint=naming.endpoint(pod), reason=f"{pod} has no dnode")
+        for pod in sorted(members, key=naming.ordinal)
+        if state.dnode_of(naming.fqdn(pod)) is None
+    ]
+    if steps:
+        return steps
+    not_ready = [pod for pod in members if not state.dnode_of(naming.fqdn(pod)).is_ready]  # type: ignore[union-attr]
+    if not_ready:
+        return [Step("wait", reason=f"dnodes of {', '.join(sorted(not_ready, key=naming.ordinal))} not ready yet")]
+    if len(state.mnodes) < min(MNODE_TARGET, len(members)):
+        candidate = mnode_candidate(state, naming, members)
+        if candidate is not None:
+            return [Step("create_mnode", candidate.id, candidate.endpoint, reason="fewer than 3 mnodes")]
+    settling = [m for m in state.mnodes if m.role not in ("leader", "follower")]
+    if settling or state.leader is None:
+        shown = ", ".join(f"{m.endpoint} {m.role}" for m in settling) or "no leader"
+        return [Step("wait", reason=f"mnodes not settled yet: {shown}")]
+    return []
+
+
+def reclaimable_pvcs(
+    pvcs: list[PvcInfo], pods: list[PodInfo], state: ClusterState, naming: Naming, first_ordinal: int
+) -> list[PvcInfo]:
+    """PVCs safe to delete: ordinal >= first_ordinal, no pod of that ordinal, and the dnode whose endpoint
+    the pod would carry is not in the cluster. Anything else may still hold a member's data."""
+    live = {p.ordinal for p in pods}
+    return [
+        pvc
+        for pvc in pvcs
+        if pvc.ordinal >= first_ordinal
+        and pvc.ordinal not in live
+        and state.dnode_of(naming.fqdn(naming.pod(pvc.ordinal))) is None
+    ]

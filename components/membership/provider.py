@@ -1,0 +1,219 @@
+"""DnodeDecommission and ClusterMembership: the dynamic providers and their resource classes.
+
+Pulumi glue only. `check` and `diff` are pure (preview runs them in CI with no cluster) and tolerate
+unknowns; `create`/`update`/`delete` parse props into `MembershipProps` and call `execute.py`.
+Providers are stateless and importable by reference, so `__provider` is a constant string that
+captures no secret. The root password and kubeconfig arrive as secret inputs and are never returned
+in outputs, so the state holds them only in encrypted inputs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi import dynamic
+from pulumi.output import Unknown
+
+from components.membership import execute
+from components.membership.kube_types import KubeOps
+from components.membership.plan import DrainOptions
+from components.membership.topology import Naming
+
+SECRET_PROPS = ("rootPassword", "kubeconfig")
+"""Inputs that never appear in outputs."""
+IDENTITY_PROPS = ("namespace", "statefulset", "service", "clusterDomain", "serverPort")
+"""Inputs naming the cluster; changing them means another cluster (replace)."""
+COMPUTED = ("drained", "topology")
+
+
+@dataclass(frozen=True)
+class MembershipProps:
+    """The inputs of both resources, parsed (numbers arrive as floats over gRPC)."""
+
+    members: list[str]
+    naming: Naming
+    rest_port: int
+    templates: list[str]
+    admin_url: str
+    kube_context: str
+    kubeconfig: str
+    password: str
+    options: DrainOptions
+    ready_timeout: float
+    statement_timeout: float
+    delete_data_on_destroy: bool
+
+    @classmethod
+    def parse(cls, props: dict[str, Any]) -> MembershipProps:
+        return cls(
+            members=[str(m) for m in props.get("members") or []],
+            naming=Naming(
+                statefulset=str(props["statefulset"]),
+                service=str(props["service"]),
+                namespace=str(props["namespace"]),
+                cluster_domain=str(props.get("clusterDomain") or "cluster.local"),
+                server_port=int(props.get("serverPort") or 6030),
+            ),
+            rest_port=int(props.get("restPort") or 6041),
+            templates=[str(t) for t in props.get("templates") or ["taosdata"]],
+            admin_url=str(props.get("adminUrl") or ""),
+            kube_context=str(props.get("kubeContext") or ""),
+            kubeconfig=str(props.get("kubeconfig") or ""),
+            password=str(props.get("rootPassword") or ""),
+            options=DrainOptions(
+                force=bool(props.get("forceDropOffline", False)),
+                allow_fewer_than_three=bool(props.get("allowFewerThanThreeDnodes", False)),
+                drain_timeout=float(props.get("drainTimeoutSeconds") or 3600),
+                stall_timeout=float(props.get("stallTimeoutSeconds") or 600),
+                poll_interval=float(props.get("pollIntervalSeconds") or 2),
+            ),
+            ready_timeout=float(props.get("readyTimeoutSeconds") or 900),
+            statement_timeout=float(props.get("statementTimeoutSeconds") or 30),
+            delete_data_on_destroy=bool(props.get("deleteDataOnDestroy", False)),
+        )
+
+    def connection(self) -> execute.Connection:
+        return execute.Connection(self.naming, self.rest_port, self.password, self.admin_url, self.statement_timeout)
+
+
+def default_kube(props: MembershipProps) -> KubeOps:
+    from components.membership.kube import KubernetesApi  # the client is imported only where it is used
+
+    return KubernetesApi(props.kubeconfig or None, props.kube_context or None)
+
+
+KUBE_FACTORY: Callable[[MembershipProps], KubeOps] = default_kube
+"""The seam where tests put a fake Kubernetes; production always uses the official client."""
+
+
+def _public(props: dict[str, Any], **computed: Any) -> dict[str, Any]:
+    return {**{k: v for k, v in props.items() if k not in SECRET_PROPS}, **computed}
+
+
+def _check(news: dict[str, Any]) -> dynamic.CheckResult:
+    failures = []
+    members = news.get("members")
+    if not isinstance(members, Unknown) and members is not None:
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            failures.append(dynamic.CheckFailure("members", "must be a list of pod names"))
+    for key in ("namespace", "statefulset", "service"):
+        if not isinstance(news.get(key), (str, Unknown)):
+            failures.append(dynamic.CheckFailure(key, "is required"))
+    return dynamic.CheckResult(news, failures)
+
+
+def _diff(olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+    ignored = {"__provider", *SECRET_PROPS, *COMPUTED}
+    keys = (set(olds) | set(news)) - ignored
+    changed = sorted(k for k in keys if isinstance(news.get(k), Unknown) or not _same(olds.get(k), news.get(k)))
+    replaces = [k for k in changed if k in IDENTITY_PROPS]
+    return dynamic.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return a == b
+
+
+class DnodeDecommissionProvider(dynamic.ResourceProvider):
+    """Runs BEFORE the StatefulSet changes: drains departing dnodes on scale-down, prunes stale PVCs of
+    ordinals about to be reused on scale-up. Create and delete touch no database."""
+
+    serialize_as_secret_always = False
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        return _check(news)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        return _diff(olds, news)
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        p = MembershipProps.parse(props)
+        return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", _public(props, drained=[]))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        p = MembershipProps.parse(news)
+        old_members = [str(m) for m in olds.get("members") or []]
+        kube = KUBE_FACTORY(p)
+        drained: list[str] = []
+        with execute.session(p.connection(), kube, p.members) as s:
+            if len(p.members) < len(old_members) or _beyond(p, old_members):
+                drained = execute.drain(s, old_members, p.members, p.options)
+            if len(p.members) > len(old_members):
+                deadline = time.monotonic() + p.ready_timeout
+                execute.reclaim_pvcs(
+                    s, len(old_members), p.templates, deadline, p.options.poll_interval, execute.stderr_progress
+                )
+        return dynamic.UpdateResult(_public(news, drained=drained))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Destroy runs no drop; the data volumes are deleted only with deleteDataOnDestroy."""
+        p = MembershipProps.parse(props)
+        if not p.delete_data_on_destroy:
+            return
+        kube = KUBE_FACTORY(p)
+        for pvc in kube.list_pvcs(p.naming.namespace, p.naming.statefulset, p.templates):
+            execute.stderr_progress(f"deleteDataOnDestroy: delete PVC {pvc.name}")
+            kube.delete_pvc(p.naming.namespace, pvc.name)
+
+
+class ClusterMembershipProvider(dynamic.ResourceProvider):
+    """Runs AFTER the StatefulSet is ready: dnodes for every pod, 3 mnodes, released PVCs reclaimed;
+    its output is the live topology."""
+
+    serialize_as_secret_always = False
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        return _check(news)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        return _diff(olds, news)
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        p = MembershipProps.parse(props)
+        return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", self._converge(p, props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(self._converge(MembershipProps.parse(news), news))
+
+    def _converge(self, p: MembershipProps, props: dict[str, Any]) -> dict[str, Any]:
+        kube = KUBE_FACTORY(p)
+        with execute.session(p.connection(), kube, p.members) as s:
+            state = execute.converge(s, p.members, p.templates, p.ready_timeout, p.options.poll_interval)
+        return _public(props, topology=execute.topology(state, p.naming))
+
+
+def _beyond(p: MembershipProps, old_members: list[str]) -> bool:
+    """A member list that is not a prefix of the old one (e.g. a resumed run with equal lengths)."""
+    return any(m not in p.members for m in old_members)
+
+
+class DnodeDecommission(dynamic.Resource, module="tdengine", name="DnodeDecommission"):
+    """Drains the dnodes of departing pods before the StatefulSet shrinks."""
+
+    members: pulumi.Output[list[str]]
+    drained: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_PROPS))
+        super().__init__(
+            DnodeDecommissionProvider(), name, {**props, "drained": None}, pulumi.ResourceOptions.merge(opts, secret)
+        )
+
+
+class ClusterMembership(dynamic.Resource, module="tdengine", name="ClusterMembership"):
+    """Joins every pod's dnode, keeps 3 mnodes, reclaims released PVCs; outputs the live topology."""
+
+    members: pulumi.Output[list[str]]
+    topology: pulumi.Output[dict[str, Any]]
+
+    def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_PROPS))
+        super().__init__(
+            ClusterMembershipProvider(), name, {**props, "topology": None}, pulumi.ResourceOptions.merge(opts, secret)
+        )
