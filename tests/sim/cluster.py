@@ -1,0 +1,209 @@
+"""`SimCluster`: the public face of the simulator — one TDengine cluster, its REST front and fake kube.
+
+Tests of the provider drive it through `sim.url` (REST) and `sim.kube` (KubeOps), then assert on
+snapshots (`dnodes()`, `mnodes()`, `vgroups()`), on `violations` and on the request log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from tests.sim import ops, tables
+from tests.sim.clock import Scheduler
+from tests.sim.faults import Faults
+from tests.sim.kube import FakeKube
+from tests.sim.model import Cluster, SimConfig
+from tests.sim.rest import RequestRecord, RestFront, RestServer
+
+_READ_ONLY = ("show", "select", "describe", "desc")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a wait predicate may look at, taken under one lock."""
+
+    dnodes: list[dict[str, Any]]
+    mnodes: list[dict[str, Any]]
+    vgroups: list[dict[str, Any]]
+    transactions: list[dict[str, Any]]
+    pods: list[Any]
+    pvcs: list[Any]
+
+    def dnode(self, endpoint: str) -> dict[str, Any] | None:
+        """The ins_dnodes row of an endpoint (case-insensitive), or None."""
+        return next((d for d in self.dnodes if d["endpoint"].lower() == endpoint.lower()), None)
+
+
+class SimCluster:
+    def __init__(
+        self,
+        namespace: str = "tdengine-test",
+        statefulset: str = "tdengine",
+        service: str = "taosd",
+        cluster_domain: str = "cluster.local",
+        server_port: int = 6030,
+        root_password: str = "taosdata",
+        support_vnodes: int = 9,
+        migration_seconds: float = 0.05,
+        pod_start_seconds: float = 0.02,
+        heartbeat_seconds: float = 0.02,
+        offline_after_seconds: float = 0.05,
+        auto_join: bool = True,
+        templates: tuple[str, ...] = ("taosdata",),
+        seed: int = 0,
+        mnode_create_seconds: float | None = None,
+        mnode_settle_seconds: float | None = None,
+        db_create_seconds: float | None = None,
+        election_seconds: float | None = None,
+    ) -> None:
+        hb2 = 2 * heartbeat_seconds
+        self.config = SimConfig(
+            namespace, statefulset, service, cluster_domain, server_port, root_password, support_vnodes,
+            migration_seconds, pod_start_seconds, heartbeat_seconds, offline_after_seconds, auto_join,
+            tuple(templates), seed,
+            hb2 if mnode_create_seconds is None else mnode_create_seconds,
+            hb2 if mnode_settle_seconds is None else mnode_settle_seconds,
+            hb2 if db_create_seconds is None else db_create_seconds,
+            hb2 if election_seconds is None else election_seconds,
+        )  # fmt: skip
+        self.faults = Faults()
+        self.cluster = Cluster(self.config, self.faults)
+        self._scheduler = Scheduler()
+        self._front = RestFront(self.cluster, self.faults)
+        self._server = RestServer(self._front)
+        self.faults.set_unreachable_hook(self._server.set_unreachable)
+        self.kube = FakeKube(self.cluster, self._scheduler, "")
+        self._started = False
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> SimCluster:
+        if not self._started:
+            self._scheduler.start()
+            self._server.start()
+            self.kube.url = self._server.url
+            self._started = True
+        return self
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        with self.cluster.lock:
+            self.cluster.closed = True
+            for t in self.cluster.trans.values():
+                t.done.set()
+        self._scheduler.stop()
+        self._server.stop()
+
+    def __enter__(self) -> SimCluster:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """taosAdapter base URL; POST {url}/rest/sql."""
+        return self._server.url
+
+    # -- setup helpers ---------------------------------------------------------------------------------
+    def endpoint(self, ordinal: int) -> str:
+        return self.config.endpoint(ordinal)
+
+    def bootstrap(self, replicas: int, timeout: float = 10.0) -> None:
+        """Start `replicas` pods in parallel on a fresh cluster and wait until pods and dnodes are ready."""
+        if self.cluster.max_dnode_id or self.kube.replicas:
+            raise RuntimeError("bootstrap() needs a fresh cluster")
+        self.kube.scale(replicas)
+        eps = {self.endpoint(o).lower() for o in range(replicas)}
+        self.wait_until(
+            lambda s: (
+                sum(p.ready for p in s.pods) == replicas
+                and {d["endpoint"].lower() for d in s.dnodes if d["status"] == "ready"} >= eps
+            ),
+            timeout=timeout,
+        )
+
+    def create_database(self, name: str, replica: int = 1, vgroups: int = 2) -> None:
+        """CREATE DATABASE through the model (not logged as a REST request); raises SqlError."""
+        ops.create_database(self.cluster, name, replica, vgroups)
+
+    def dnode_id(self, ordinal: int) -> int | None:
+        """The id of the dnode whose endpoint is pod `ordinal`'s, if it is in the cluster."""
+        with self.cluster.lock:
+            d = self.cluster.dnode_by_endpoint(self.endpoint(ordinal))
+            return d.id if d else None
+
+    # -- observation -----------------------------------------------------------------------------------
+    def dnodes(self) -> list[dict[str, Any]]:
+        names = [c[0] for c in tables.DNODE_COLS]
+        return [dict(zip(names, r, strict=True)) for r in tables.dnode_rows(self.cluster)]
+
+    def mnodes(self) -> list[dict[str, Any]]:
+        return [{"id": r[0], "endpoint": r[1], "role": r[2], "status": r[3]} for r in tables.mnode_rows(self.cluster)]
+
+    def vgroups(self) -> list[dict[str, Any]]:
+        with self.cluster.lock:
+            return [
+                {
+                    "id": vg.id,
+                    "db": vg.db,
+                    "replica": vg.replica,
+                    "members": list(vg.members),
+                    "moving_to": vg.learner,
+                    "leader": vg.leader,
+                    "tables": len(vg.table_times),
+                }
+                for _, vg in sorted(self.cluster.vgroups.items())
+            ]
+
+    def transactions(self) -> list[dict[str, Any]]:
+        names = [c[0] for c in tables.TRANS_COLS]
+        return [dict(zip(names, r, strict=True)) for r in tables.trans_rows(self.cluster)]
+
+    def snapshot(self) -> Snapshot:
+        with self.cluster.lock:
+            return Snapshot(
+                self.dnodes(), self.mnodes(), self.vgroups(), self.transactions(), self.kube.pods(), self.kube.pvcs()
+            )
+
+    def wait_until(self, predicate: Callable[[Snapshot], bool], timeout: float = 5.0) -> Snapshot:
+        """Poll snapshots until `predicate` holds; TimeoutError names the last snapshot otherwise."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snap = self.snapshot()
+            if predicate(snap):
+                return snap
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met within {timeout}s; last snapshot: {snap}")
+            time.sleep(0.003)
+
+    @property
+    def violations(self) -> list[str]:
+        with self.cluster.lock:
+            return list(self.cluster.violations)
+
+    @property
+    def password(self) -> str:
+        with self.cluster.lock:
+            return self.cluster.password
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self._front.records()
+
+    def statements(self) -> list[str]:
+        return [r.sql for r in self.requests]
+
+    def mutations(self) -> list[str]:
+        return [s for s in self.statements() if s.strip().split(None, 1)[:1] and not _read_only(s)]
+
+
+def _read_only(sql: str) -> bool:
+    return sql.strip().split(None, 1)[0].lower() in _READ_ONLY

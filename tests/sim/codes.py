@@ -1,0 +1,91 @@
+"""TDengine error codes the simulator answers, with their exact messages.
+
+REST `code` is the low 16 bits of the TDengine error code in decimal (reference §8, §11); keeping the
+numbers and texts in one table makes it easy to check them against the reference.
+"""
+
+from __future__ import annotations
+
+DNODE_ALREADY_EXIST = 816
+DNODE_NOT_EXIST = 817
+CANT_DROP_LEADER = 819
+NO_ENOUGH_DNODES = 820
+USER_NOT_EXIST = 848
+AUTH_FAILURE = 855
+DB_ALREADY_EXIST = 897
+DB_NOT_EXIST = 904
+MNODE_ALREADY_EXIST = 928
+MNODE_NOT_EXIST = 929
+TOO_FEW_MNODES = 936
+TOO_MANY_MNODES = 937
+DNODE_IN_CREATING = 952
+DNODE_IN_DROPPING = 953
+TRANS_CONFLICT = 979
+TRANS_NETWORK_UNAVAIL = 981
+TRANS_SYNC_TIMEOUT = 983
+TRANS_UNKNOWN_ERROR = 991
+DNODE_OFFLINE = 1032
+ONLY_TWO_MNODES = 1044
+ONLY_WHEN_OFFLINE = 1046
+SINGLE_REPLICA_UNSAFE = 1333
+VNODE_OFFLINE = 1345
+SYNTAX_ERROR = 9728
+INCOMPLETE_SQL = 9729
+INVALID_COLUMN = 9730
+TABLE_NOT_EXIST = 9731
+PASSWD_TOO_LONG = 9744
+PASSWD_TOO_SHORT = 9745
+INVALID_PORT = 9746
+INVALID_ENDPOINT = 9747
+DB_NOT_SPECIFIED = 9750
+INVALID_PASSWD = 9800
+
+MESSAGES: dict[int, str] = {
+    DNODE_ALREADY_EXIST: "Dnode already exists",
+    DNODE_NOT_EXIST: "Dnode does not exist",
+    CANT_DROP_LEADER: "Cannot drop mnode which is leader",
+    NO_ENOUGH_DNODES: "Out of dnodes",
+    USER_NOT_EXIST: "User not exist",
+    AUTH_FAILURE: "Authentication failure",
+    DB_ALREADY_EXIST: "Database already exists",
+    DB_NOT_EXIST: "Database not exist",
+    MNODE_ALREADY_EXIST: "Mnode already exists",
+    MNODE_NOT_EXIST: "Mnode not there",
+    TOO_FEW_MNODES: "The replica of mnode cannot less than 1",
+    TOO_MANY_MNODES: "The replica of mnode cannot exceed 3",
+    DNODE_IN_CREATING: "Dnode in creating status",
+    DNODE_IN_DROPPING: "Dnode in dropping status",
+    TRANS_CONFLICT: "Conflict transaction not completed",
+    TRANS_NETWORK_UNAVAIL: (
+        "Unable to establish connection While execute transaction and will continue in the background"
+    ),
+    TRANS_SYNC_TIMEOUT: "Sync timeout While execute transaction and will continue in the background",
+    TRANS_UNKNOWN_ERROR: "Unknown transaction error",
+    DNODE_OFFLINE: "Dnode is offline",
+    ONLY_TWO_MNODES: "Only two mnodes exist",
+    ONLY_WHEN_OFFLINE: "Please use this command when the dnode is offline",
+    SINGLE_REPLICA_UNSAFE: (
+        "Single replica vnode data will lost permanently after this operation, if you make sure this, "
+        "please use drop dnode <id> unsafe to execute"
+    ),
+    VNODE_OFFLINE: "Vnode is offline",
+    SYNTAX_ERROR: "syntax error near",
+    INCOMPLETE_SQL: "Incomplete SQL statement",
+    INVALID_COLUMN: "Invalid column name",
+    TABLE_NOT_EXIST: "Table does not exist",
+    PASSWD_TOO_LONG: "Name or password too long",
+    PASSWD_TOO_SHORT: "Password too short or empty",
+    INVALID_PORT: "Port should be an integer that is less than 65535 and greater than 0",
+    INVALID_ENDPOINT: "Endpoint should be in the format of 'fqdn:port'",
+    DB_NOT_SPECIFIED: "Database not specified or available",
+    INVALID_PASSWD: "Invalid password",
+}
+
+
+class SqlError(Exception):
+    """A statement failed the way TDengine would fail it: REST answers HTTP 200 with code/desc."""
+
+    def __init__(self, code: int, desc: str | None = None) -> None:
+        self.code = code
+        self.desc = desc if desc is not None else MESSAGES.get(code, "Unknown error")
+        super().__init__(f"[{code}] {self.desc}")

@@ -1,0 +1,215 @@
+"""A fake Kubernetes for one StatefulSet: pods, PVCs (with the taosd data dir on them), port-forward.
+
+Implements `components.membership.kube_types.KubeOps` in memory and adds the controls a test needs
+(`scale`, `crash_pod`, `restart_pod`). It also records the data-safety violations only Kubernetes
+can commit: removing a pod whose dnode still holds vnodes (the seed's "common error 1") and deleting
+the PVC of a dnode that is still in the cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+from components.membership.kube_types import PodInfo, PvcInfo, pvc_ordinal
+from tests.sim import ops
+from tests.sim.clock import Scheduler
+from tests.sim.model import Cluster, DataDir, Taosd
+
+
+class PodNotReady(RuntimeError):
+    """port_forward to a pod that does not exist or is not Ready (kubectl fails the same way)."""
+
+
+@dataclass(eq=False)
+class _Pod:
+    ordinal: int
+    proc: Taosd | None = None
+    started_once: bool = False
+    deleting: bool = False
+    crashed: bool = False
+    generation: int = 0
+
+
+@dataclass(eq=False)
+class _Pvc:
+    template: str
+    ordinal: int
+    data: DataDir | None = None
+    deleting: bool = False
+    name: str = field(default="")
+
+
+class FakeKube:
+    """StatefulSet controller + kubelet + API server, reduced to what membership decisions see."""
+
+    def __init__(self, cluster: Cluster, scheduler: Scheduler, url: str) -> None:
+        self._c = cluster
+        self._cfg = cluster.cfg
+        self._sched = scheduler
+        self._rng = random.Random(cluster.cfg.seed)
+        self._pods: dict[int, _Pod] = {}
+        self._pvcs: dict[str, _Pvc] = {}
+        self.replicas = 0
+        self.url = url
+        templates = self._cfg.templates
+        self._data_template = "taosdata" if "taosdata" in templates else templates[0]
+
+    # -- KubeOps ---------------------------------------------------------------------------------------
+    def list_pods(self, namespace: str, statefulset: str) -> list[PodInfo]:
+        if (namespace, statefulset) != (self._cfg.namespace, self._cfg.statefulset):
+            return []
+        return self.pods()
+
+    def list_pvcs(self, namespace: str, statefulset: str, templates: list[str]) -> list[PvcInfo]:
+        if (namespace, statefulset) != (self._cfg.namespace, self._cfg.statefulset):
+            return []
+        with self._c.lock:
+            out = []
+            for name in self._pvcs:
+                parsed = pvc_ordinal(name, statefulset, list(templates))
+                if parsed is not None:
+                    out.append(PvcInfo(name, parsed[0], parsed[1]))
+        return sorted(out, key=lambda p: (p.ordinal, p.template))
+
+    def delete_pvc(self, namespace: str, name: str) -> None:
+        if namespace != self._cfg.namespace:
+            return
+        with self._c.lock:
+            pvc = self._pvcs.get(name)
+            if pvc is None or pvc.deleting:
+                return
+            data = pvc.data
+            d = self._c.dnodes.get(data.dnode_id) if data is not None and data.dnode_id is not None else None
+            if d is not None:
+                self._c.violation(
+                    f"PVC {name} deleted while dnode {d.id} ({d.endpoint}), whose data is on it, is still in ins_dnodes"
+                )
+            if pvc.ordinal in self._pods:
+                pvc.deleting = True  # kubernetes.io/pvc-protection: gone once the pod is gone
+            else:
+                del self._pvcs[name]
+
+    def port_forward(self, namespace: str, pod: str, port: int) -> AbstractContextManager[str]:
+        return self._forward(namespace, pod)
+
+    @contextlib.contextmanager
+    def _forward(self, namespace: str, pod: str) -> Iterator[str]:
+        ready = {p.name: p.ready for p in self.list_pods(namespace, self._cfg.statefulset)}
+        if pod not in ready:
+            raise PodNotReady(f'pods "{pod}" not found in namespace {namespace!r}')
+        if not ready[pod]:
+            raise PodNotReady(f"unable to forward port: pod {pod} is not ready")
+        yield self.url
+
+    # -- test controls -----------------------------------------------------------------------------
+    def pods(self) -> list[PodInfo]:
+        with self._c.lock:
+            return [self._info(p) for _, p in sorted(self._pods.items())]
+
+    def pvcs(self) -> list[PvcInfo]:
+        return self.list_pvcs(self._cfg.namespace, self._cfg.statefulset, list(self._cfg.templates))
+
+    def scale(self, replicas: int) -> None:
+        """What the StatefulSet controller does (Parallel policy): remove from the top, add missing."""
+        with self._c.lock:
+            self.replicas = replicas
+            for o in sorted((o for o in self._pods if o >= replicas), reverse=True):
+                self._delete_pod(self._pods[o])
+            new = [o for o in range(replicas) if o not in self._pods]
+            self._rng.shuffle(new)
+            for i, o in enumerate(new):
+                self._create_pod(o, self._cfg.pod_start_seconds + 0.002 * i)
+
+    def crash_pod(self, ordinal: int) -> None:
+        """taosd dies and stays down (CrashLoopBackOff) until `restart_pod`."""
+        with self._c.lock:
+            pod = self._pods[ordinal]
+            pod.crashed = True
+            if pod.proc is not None:
+                self._c.stop_taosd(pod.proc)
+
+    def restart_pod(self, ordinal: int) -> None:
+        """The container restarts on the same PVC; taosd is up after pod_start_seconds."""
+        with self._c.lock:
+            pod = self._pods[ordinal]
+            pod.crashed = False
+            if pod.proc is not None:
+                self._c.stop_taosd(pod.proc)
+            pod.proc = None
+            pod.generation += 1
+            gen = pod.generation
+        self._sched.call_later(self._cfg.pod_start_seconds, lambda: self._start(pod, gen))
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _info(self, p: _Pod) -> PodInfo:
+        running = p.proc is not None and p.proc.running
+        ready = running and not p.deleting and not p.crashed and p.proc is not None and not p.proc.crashloop
+        phase = "Running" if p.started_once else "Pending"
+        return PodInfo(f"{self._cfg.statefulset}-{p.ordinal}", p.ordinal, ready, phase, p.deleting)
+
+    def _create_pod(self, ordinal: int, delay: float) -> None:
+        for template in self._cfg.templates:
+            name = f"{template}-{self._cfg.statefulset}-{ordinal}"
+            if name not in self._pvcs:
+                data = self._c.new_data_dir() if template == self._data_template else None
+                self._pvcs[name] = _Pvc(template, ordinal, data, name=name)
+        pod = _Pod(ordinal)
+        self._pods[ordinal] = pod
+        self._sched.call_later(delay, lambda: self._start(pod, 0))
+
+    def _start(self, pod: _Pod, generation: int) -> None:
+        with self._c.lock:
+            if self._pods.get(pod.ordinal) is not pod or pod.deleting or pod.generation != generation:
+                return
+            data = self._pvcs[f"{self._data_template}-{self._cfg.statefulset}-{pod.ordinal}"].data
+            assert data is not None
+            endpoint = self._cfg.endpoint(pod.ordinal)
+            fresh = data.dnode_id is None and not data.dropped
+            pod.proc = self._c.start_taosd(endpoint, data, first_ep=pod.ordinal == 0)
+            pod.started_once = True
+            if pod.crashed:
+                self._c.stop_taosd(pod.proc)
+            elif self._cfg.auto_join and pod.ordinal > 0 and fresh:
+                self._sched.call_later(0.0, lambda: self._join(pod, generation, 0))
+
+    def _join(self, pod: _Pod, generation: int, attempt: int) -> None:
+        """The image entrypoint: wait for firstEp, then `create dnode` for itself (model, not REST)."""
+        with self._c.lock:
+            if self._pods.get(pod.ordinal) is not pod or pod.generation != generation or pod.proc is None:
+                return
+            if not pod.proc.running:
+                return
+        outcome = ops.auto_join(self._c, self._cfg.endpoint(pod.ordinal))
+        if outcome == "retry" and attempt < 500:
+            self._sched.call_later(self._cfg.heartbeat_seconds / 2, lambda: self._join(pod, generation, attempt + 1))
+
+    def _delete_pod(self, pod: _Pod) -> None:
+        if pod.deleting:
+            return
+        endpoint = self._cfg.endpoint(pod.ordinal)
+        d = self._c.dnode_by_endpoint(endpoint)
+        if d is not None:
+            vnodes = self._c.vnodes_of(d.id)
+            if vnodes > 0:
+                self._c.violation(
+                    f"pod {self._cfg.statefulset}-{pod.ordinal} removed while its dnode {d.id} ({endpoint}) "
+                    f"still holds {vnodes} vnodes (status {self._c.dnode_status(d, self._c.refresh())[0]})"
+                )
+        pod.deleting = True
+        if pod.proc is not None:
+            self._c.stop_taosd(pod.proc)
+        self._sched.call_later(self._cfg.pod_start_seconds, lambda: self._gone(pod))
+
+    def _gone(self, pod: _Pod) -> None:
+        with self._c.lock:
+            if self._pods.get(pod.ordinal) is not pod:
+                return
+            del self._pods[pod.ordinal]
+            for name in [n for n, v in self._pvcs.items() if v.ordinal == pod.ordinal and v.deleting]:
+                del self._pvcs[name]
+            if pod.ordinal < self.replicas:  # scaled back up while this pod was terminating
+                self._create_pod(pod.ordinal, self._cfg.pod_start_seconds)

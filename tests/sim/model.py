@@ -1,0 +1,310 @@
+"""Cluster state: dnodes, mnodes, databases/vgroups, transactions, taosd processes and data dirs.
+
+Liveness is computed lazily from timestamps (`refresh`) under one lock shared with the fake
+Kubernetes side, so a dnode goes `ready`/`offline` exactly when the reference says it would, without
+a ticking thread. Statements that change the cluster live in `ops.py` and `trans.py`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.sim.faults import Faults
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Every knob of the simulated cluster; times are in seconds of wall clock."""
+
+    namespace: str = "tdengine-test"
+    statefulset: str = "tdengine"
+    service: str = "taosd"
+    cluster_domain: str = "cluster.local"
+    server_port: int = 6030
+    root_password: str = "taosdata"
+    support_vnodes: int = 9
+    migration_seconds: float = 0.05
+    pod_start_seconds: float = 0.02
+    heartbeat_seconds: float = 0.02
+    offline_after_seconds: float = 0.05
+    auto_join: bool = True
+    templates: tuple[str, ...] = ("taosdata",)
+    seed: int = 0
+    mnode_create_seconds: float = 0.04
+    mnode_settle_seconds: float = 0.04
+    db_create_seconds: float = 0.04
+    election_seconds: float = 0.04
+
+    def endpoint(self, ordinal: int) -> str:
+        """`<sts>-<n>.<service>.<namespace>.svc.<domain>:<port>`, as TAOS_FQDN/serverPort make it."""
+        fqdn = f"{self.statefulset}-{ordinal}.{self.service}.{self.namespace}.svc.{self.cluster_domain}"
+        return f"{fqdn}:{self.server_port}"
+
+
+@dataclass(eq=False)
+class DataDir:
+    """The taosd data directory on a PVC: the dnode it belongs to and whether that dnode was dropped."""
+
+    dnode_id: int | None = None
+    dropped: bool = False
+
+
+@dataclass(eq=False)
+class Taosd:
+    """One taosd process of a pod; `crashloop` when it started on the data dir of a dropped dnode."""
+
+    endpoint: str
+    data: DataDir
+    started_at: float
+    crashloop: bool = False
+    stopped_at: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.stopped_at is None
+
+
+@dataclass(eq=False)
+class Dnode:
+    id: int
+    endpoint: str
+    create_time: float
+    last_seen: float | None = None
+    reboot_time: float | None = None
+    proc: Taosd | None = None
+    dropping: bool = False
+
+
+@dataclass(eq=False)
+class Mnode:
+    id: int
+    create_time: float
+    role_time: float | None = None
+    creating_until: float = 0.0
+    settle_until: float = 0.0
+    dropping: bool = False
+
+
+@dataclass(eq=False)
+class Vgroup:
+    id: int
+    db: str
+    replica: int
+    members: list[int]
+    leader: int
+    learner: int | None = None
+    table_times: list[float] = field(default_factory=list)
+    applied: int = 0
+    fresh: bool = True
+
+    def tables(self, now: float, delay: float) -> int:
+        """Tables as ins_vgroups counts them: from vnode load reports, one status interval late."""
+        return sum(1 for t in self.table_times if t + delay <= now)
+
+
+@dataclass(eq=False)
+class Database:
+    name: str
+    replica: int
+    vgroup_ids: list[int]
+    create_time: float
+
+
+@dataclass(eq=False)
+class Trans:
+    """A running mnode transaction as `show transactions` lists it."""
+
+    id: int
+    oper: str
+    create_time: float
+    last_exec_time: float
+    last_action_info: str = "action:2 code:0x0(success) "
+    stage: str = "redoAction"
+    failed_times: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Cluster:
+    """All simulated state behind one re-entrant lock (`lock`); `changed` is notified on every change."""
+
+    def __init__(self, cfg: SimConfig, faults: Faults) -> None:
+        self.cfg = cfg
+        self.faults = faults
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.dnodes: dict[int, Dnode] = {}
+        self.max_dnode_id = 0
+        self.mnodes: dict[int, Mnode] = {}
+        self.leader_id: int | None = None
+        self.leader_lost_at: float | None = None
+        self.dbs: dict[str, Database] = {}
+        self.vgroups: dict[int, Vgroup] = {}
+        self.next_vgroup_id = 2
+        self.trans: dict[int, Trans] = {}
+        self.next_trans_id = 1
+        self.procs: dict[str, Taosd] = {}
+        self.data_dirs: list[DataDir] = []
+        self.password = cfg.root_password
+        self.violations: list[str] = []
+        self.closed = False
+
+    # -- processes and data dirs (driven by the fake Kubernetes) -------------------------------
+    def new_data_dir(self) -> DataDir:
+        with self.lock:
+            d = DataDir()
+            self.data_dirs.append(d)
+            return d
+
+    def start_taosd(self, endpoint: str, data: DataDir, first_ep: bool) -> Taosd:
+        """Start a taosd; the firstEp on an empty cluster creates dnode 1 with the only mnode."""
+        with self.lock:
+            now = self.refresh()
+            proc = Taosd(endpoint, data, now, crashloop=data.dropped)
+            self.procs[endpoint.lower()] = proc
+            if first_ep and self.max_dnode_id == 0 and not data.dropped:
+                self.dnodes[1] = Dnode(1, endpoint, now)
+                self.max_dnode_id = 1
+                self.mnodes[1] = Mnode(1, now, role_time=now)
+                self.leader_id = 1
+                self.new_trans_id()
+            self.changed.notify_all()
+            return proc
+
+    def stop_taosd(self, proc: Taosd) -> None:
+        with self.lock:
+            self.refresh()
+            if proc.running:
+                proc.stopped_at = time.time()
+            self.changed.notify_all()
+
+    # -- liveness ---------------------------------------------------------------------------------
+    @staticmethod
+    def accepts(proc: Taosd, d: Dnode) -> bool:
+        """Whether this process's status messages are accepted as dnode `d`'s."""
+        return not proc.data.dropped and proc.data.dnode_id in (None, d.id)
+
+    def refresh(self) -> float:
+        """Apply everything that time made true (first status, timeouts, elections); returns now."""
+        now = time.time()
+        hb = self.cfg.heartbeat_seconds
+        for d in self.dnodes.values():
+            p = self.procs.get(d.endpoint.lower())
+            if p is None or not self.accepts(p, d):
+                continue
+            ready_at = max(d.create_time, p.started_at) + hb
+            seen = now if p.stopped_at is None else p.stopped_at
+            if seen < ready_at:
+                continue
+            if d.proc is not p:
+                d.proc = p
+                d.reboot_time = p.started_at
+            p.data.dnode_id = d.id
+            d.last_seen = max(d.last_seen or 0.0, seen)
+        self._elect_mnode_leader(now)
+        self._elect_vgroup_leaders(now)
+        return now
+
+    def is_online(self, d: Dnode, now: float) -> bool:
+        return d.last_seen is not None and now - d.last_seen < self.cfg.offline_after_seconds
+
+    def _elect_mnode_leader(self, now: float) -> None:
+        lead = self.dnodes.get(self.leader_id) if self.leader_id is not None else None
+        if lead is not None and self.is_online(lead, now):
+            self.leader_lost_at = None
+            return
+        if self.leader_lost_at is None:
+            self.leader_lost_at = now
+        if now - self.leader_lost_at < self.cfg.election_seconds:
+            return
+        up = [m for _, m in sorted(self.mnodes.items()) if self.is_online(self.dnodes[m.id], now)]
+        voters = [m for m in up if m.creating_until <= now]
+        if voters and len(up) * 2 > len(self.mnodes):
+            self.leader_id = voters[0].id
+            voters[0].role_time = now
+            self.leader_lost_at = None
+
+    def _elect_vgroup_leaders(self, now: float) -> None:
+        for vg in self.vgroups.values():
+            leader = self.dnodes.get(vg.leader)
+            if leader is not None and self.is_online(leader, now) and vg.leader in vg.members:
+                continue
+            up = [m for m in vg.members if m in self.dnodes and self.is_online(self.dnodes[m], now)]
+            if up and len(up) * 2 > len(vg.members):
+                vg.leader = up[0]
+
+    # -- derived views ----------------------------------------------------------------------------
+    def vnodes_of(self, dnode_id: int) -> int:
+        n = 0
+        for vg in self.vgroups.values():
+            n += vg.members.count(dnode_id) + (1 if vg.learner == dnode_id else 0)
+        return n
+
+    def dnode_status(self, d: Dnode, now: float) -> tuple[str, str]:
+        """(status, note) as ins_dnodes shows them (mndRetrieveDnodes, §1 and §13)."""
+        online = self.is_online(d, now)
+        if d.dropping:
+            return ("dropping" if online else "dropping*"), ("" if online else self._offline_note(d))
+        return ("ready", "") if online else ("offline", self._offline_note(d))
+
+    def _offline_note(self, d: Dnode) -> str:
+        if d.last_seen is not None:
+            return "status msg timeout"
+        p = self.procs.get(d.endpoint.lower())
+        if p is not None and p.running and not self.accepts(p, d):
+            return "dnodeId not match"
+        return "status not received"
+
+    def mnode_role(self, m: Mnode, now: float) -> tuple[str, str]:
+        """(role, status) as ins_mnodes shows them: offline dnode wins; fresh mnodes settle first."""
+        d = self.dnodes[m.id]
+        if not self.is_online(d, now):
+            return "offline", "offline"
+        if now < m.creating_until:
+            return "learner", "creating"
+        status = "dropping" if (m.dropping or d.dropping) else "ready"
+        if now < m.settle_until:
+            return "offline", status
+        return ("leader" if m.id == self.leader_id else "follower"), status
+
+    def member_status(self, vg: Vgroup, dnode_id: int, now: float) -> str:
+        d = self.dnodes.get(dnode_id)
+        if d is None or d.dropping:
+            return "dropping"
+        if not self.is_online(d, now):
+            return "offline"
+        if dnode_id == vg.learner:
+            return "learner"
+        return "leader" if dnode_id == vg.leader else "follower"
+
+    def placement(self, now: float, count: int, exclude: set[int], extra: dict[int, int]) -> list[int] | None:
+        """`count` least-loaded online dnodes with free vnode capacity (mndGetAvailableDnode), or None."""
+        cands = []
+        for d in self.dnodes.values():
+            load = self.vnodes_of(d.id) + extra.get(d.id, 0)
+            if d.id in exclude or d.dropping or not self.is_online(d, now) or load >= self.cfg.support_vnodes:
+                continue
+            cands.append((load, d.id))
+        cands.sort()
+        return [i for _, i in cands[:count]] if len(cands) >= count else None
+
+    def global_trans_running(self) -> bool:
+        return any(not t.done.is_set() for t in self.trans.values())
+
+    def new_trans_id(self) -> int:
+        tid = self.next_trans_id
+        self.next_trans_id += 1
+        return tid
+
+    def dnode_by_endpoint(self, endpoint: str) -> Dnode | None:
+        for d in self.dnodes.values():
+            if d.endpoint.lower() == endpoint.lower():
+                return d
+        return None
+
+    def violation(self, message: str) -> None:
+        with self.lock:
+            self.violations.append(message)

@@ -1,0 +1,179 @@
+"""System tables as REST result sets: exact column_meta from the 3.3.7.5 transcript, rows from the model.
+
+Row builders return plain lists in column order so the REST layer can serialise them unchanged and
+`SimCluster` snapshots can zip them with the column names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.sim import codes
+from tests.sim.clock import iso_ms
+from tests.sim.codes import SqlError
+from tests.sim.model import Cluster
+
+Column = list[Any]  # [name, type, bytes]
+ResultSet = tuple[list[Column], list[list[Any]]]
+
+DNODE_COLS: list[Column] = [
+    ["id", "INT", 4],
+    ["endpoint", "VARCHAR", 134],
+    ["vnodes", "SMALLINT", 2],
+    ["support_vnodes", "SMALLINT", 2],
+    ["status", "VARCHAR", 10],
+    ["create_time", "TIMESTAMP", 8],
+    ["reboot_time", "TIMESTAMP", 8],
+    ["note", "VARCHAR", 256],
+]
+MNODE_COLS: list[Column] = [
+    ["id", "INT", 4],
+    ["endpoint", "VARCHAR", 134],
+    ["role", "VARCHAR", 12],
+    ["status", "VARCHAR", 9],
+    ["create_time", "TIMESTAMP", 8],
+    ["role_time", "TIMESTAMP", 8],
+]
+# ins_databases has ~30 columns in 3.3.7; only these are simulated (see README of the report).
+DB_COLS: list[Column] = [
+    ["name", "VARCHAR", 64],
+    ["create_time", "TIMESTAMP", 8],
+    ["vgroups", "INT", 4],
+    ["ntables", "BIGINT", 8],
+    ["replica", "TINYINT", 1],
+]
+SHOW_DB_COLS: list[Column] = [["name", "VARCHAR", 64]]
+TRANS_COLS: list[Column] = [
+    ["id", "INT", 4],
+    ["create_time", "TIMESTAMP", 8],
+    ["stage", "VARCHAR", 12],
+    ["oper", "VARCHAR", 14],
+    ["db", "VARCHAR", 64],
+    ["stable", "VARCHAR", 192],
+    ["killable", "VARCHAR", 10],
+    ["failed_times", "INT", 4],
+    ["last_exec_time", "TIMESTAMP", 8],
+    ["last_action_info", "VARCHAR", 511],
+]
+VGROUP_COLS: list[Column] = [
+    ["vgroup_id", "INT", 4],
+    ["db_name", "VARCHAR", 64],
+    ["tables", "INT", 4],
+    *[
+        col
+        for n in range(1, 5)
+        for col in (
+            [f"v{n}_dnode", "SMALLINT", 2],
+            [f"v{n}_status", "VARCHAR", 9],
+            [f"v{n}_applied/committed", "VARCHAR", 41],
+        )
+    ],
+    ["cacheload", "INT", 4],
+    ["cacheelements", "INT", 4],
+    ["tsma", "TINYINT", 1],
+    ["mount_vgroup_id", "INT", 4],
+]
+SYSTEM_DBS = ("information_schema", "performance_schema")
+
+
+def dnode_rows(c: Cluster) -> list[list[Any]]:
+    with c.lock:
+        now = c.refresh()
+        rows = []
+        for _, d in sorted(c.dnodes.items()):
+            status, note = c.dnode_status(d, now)
+            support = c.cfg.support_vnodes if d.last_seen is not None else 0
+            created, rebooted = iso_ms(d.create_time), iso_ms(d.reboot_time)
+            rows.append([d.id, d.endpoint, c.vnodes_of(d.id), support, status, created, rebooted, note])
+        return rows
+
+
+def mnode_rows(c: Cluster) -> list[list[Any]]:
+    with c.lock:
+        now = c.refresh()
+        rows = []
+        for _, m in sorted(c.mnodes.items()):
+            role, status = c.mnode_role(m, now)
+            role_time = m.role_time if role in ("leader", "follower") else None
+            rows.append([m.id, c.dnodes[m.id].endpoint, role, status, iso_ms(m.create_time), iso_ms(role_time)])
+        return rows
+
+
+def db_rows(c: Cluster) -> list[list[Any]]:
+    with c.lock:
+        now = time.time()
+        born = iso_ms(min((d.create_time for d in c.dnodes.values()), default=0.0))
+        rows: list[list[Any]] = [[n, born, None, 0, None] for n in SYSTEM_DBS]
+        for db in c.dbs.values():
+            hb = c.cfg.heartbeat_seconds
+            ntables = sum(c.vgroups[v].tables(now, hb) for v in db.vgroup_ids if v in c.vgroups)
+            rows.append([db.name, iso_ms(db.create_time), len(db.vgroup_ids), ntables, db.replica])
+        return rows
+
+
+def trans_rows(c: Cluster) -> list[list[Any]]:
+    with c.lock:
+        return [
+            [t.id, iso_ms(t.create_time), t.stage, t.oper, "", "", "no", t.failed_times, iso_ms(t.last_exec_time),
+             t.last_action_info]
+            for _, t in sorted(c.trans.items())
+            if not t.done.is_set()
+        ]  # fmt: skip
+
+
+def vgroup_rows(c: Cluster, db: str | None = None) -> list[list[Any]]:
+    with c.lock:
+        now = c.refresh()
+        if db is not None and db not in c.dbs:
+            raise SqlError(codes.DB_NOT_EXIST)
+        rows = []
+        for _, vg in sorted(c.vgroups.items()):
+            if db is not None and vg.db != db:
+                continue
+            row: list[Any] = [vg.id, vg.db, vg.tables(now, c.cfg.heartbeat_seconds)]
+            slots = vg.members + ([vg.learner] if vg.learner is not None else [])
+            for n in range(4):
+                if n >= len(slots):
+                    row += [None, None, None]
+                    continue
+                m = slots[n]
+                fresh = vg.fresh and m != vg.leader
+                applied = "-1/-1" if fresh or m == vg.learner else f"{vg.applied}/{vg.applied}"
+                row += [m, c.member_status(vg, m, now), applied]
+            rows.append([*row, 0, 0, 0, 0])
+        return rows
+
+
+SYSTEM_TABLES: dict[str, tuple[list[Column], Callable[[Cluster], list[list[Any]]]]] = {
+    "information_schema.ins_dnodes": (DNODE_COLS, dnode_rows),
+    "information_schema.ins_mnodes": (MNODE_COLS, mnode_rows),
+    "information_schema.ins_databases": (DB_COLS, db_rows),
+    "information_schema.ins_vgroups": (VGROUP_COLS, vgroup_rows),
+    "performance_schema.perf_trans": (TRANS_COLS, trans_rows),
+}
+
+
+def select(c: Cluster, table: str, columns: list[str] | None, where: list[tuple[str, Any]]) -> ResultSet:
+    """SELECT <columns|*> FROM <system table> [WHERE col = literal AND ...]."""
+    entry = SYSTEM_TABLES.get(table.lower())
+    if entry is None:
+        raise SqlError(codes.TABLE_NOT_EXIST)
+    cols, fn = entry
+    names = [col[0] for col in cols]
+    rows = fn(c)
+    for name, value in where:
+        idx = _index(names, name)
+        rows = [r for r in rows if r[idx] == value or (isinstance(value, str) and str(r[idx]) == value)]
+    if columns is None:
+        return cols, rows
+    idxs = [_index(names, n) for n in columns]
+    return [cols[i] for i in idxs], [[r[i] for i in idxs] for r in rows]
+
+
+def _index(names: list[str], name: str) -> int:
+    for i, n in enumerate(names):
+        if n.lower() == name.lower():
+            return i
+    raise SqlError(codes.INVALID_COLUMN, f"Invalid column name: {name}")
