@@ -284,3 +284,26 @@ def test_engine_runs_drains_one_at_a_time(sim):
         stop.set()
         watcher.join()
     assert max(seen) == 1
+
+
+def test_root_password_never_appears_in_outputs_logs_or_errors(capfd):
+    secret = "Sup3r-Secret.pw"
+    with SimCluster(root_password=secret) as sim:
+        sim.bootstrap(4)
+        engine = Engine(sim)
+        engine.up(4)
+        sim.create_database("app", replica=3, vgroups=2)
+        engine.up(3)
+        errors = []
+        for attempt in ({"rootPassword": secret + "x"}, {"allowFewerThanThreeDnodes": False}):
+            try:
+                engine.up(2, **attempt)
+            except MembershipError as err:
+                errors.append(str(err))
+        assert len(errors) == 2
+        assert sim.violations == []
+    out = capfd.readouterr()
+    dumped = repr(engine.decommission_outs) + repr(engine.membership_outs) + "".join(errors) + out.out + out.err
+    assert "tdengine-3: dnode gone" in out.err  # the progress lines were captured
+    assert secret not in dumped
+    assert "rootPassword" not in engine.decommission_outs and "rootPassword" not in engine.membership_outs

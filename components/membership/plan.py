@@ -72,6 +72,12 @@ def preflight_scale_down(
             "keep replicas >= 3, or set allowFewerThanThreeDnodes: true to acknowledge it",
         )
     departing_fqdns = {naming.fqdn(p) for p in departing}
+    for dnode in state.dnodes:
+        if dnode.is_dropping and dnode.fqdn not in departing_fqdns:
+            raise ScaleDownRefused(
+                f"dnode {dnode.id} ({dnode.endpoint}) is being dropped by someone else",
+                "wait until it is gone from 'show dnodes', then re-run",
+            )
     for pod in remaining:
         dnode = state.dnode_of(naming.fqdn(pod))
         if dnode is None or not dnode.is_ready:
@@ -79,12 +85,6 @@ def preflight_scale_down(
             raise ScaleDownRefused(
                 f"dnode of remaining pod {pod} is {status}; vnodes must move to healthy dnodes only",
                 f"bring {pod} back to ready (kubectl -n {naming.namespace} get pod {pod}; show dnodes) and re-run",
-            )
-    for dnode in state.dnodes:
-        if dnode.is_dropping and dnode.fqdn not in departing_fqdns:
-            raise ScaleDownRefused(
-                f"dnode {dnode.id} ({dnode.endpoint}) is being dropped by someone else",
-                "wait until it is gone from 'show dnodes', then re-run",
             )
     ours = {d.id for d in state.dnodes if d.fqdn in departing_fqdns and d.is_dropping}
     foreign = [t for t in state.transactions if not (t.oper == "drop-dnode" and ours)]
