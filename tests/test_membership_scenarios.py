@@ -307,3 +307,20 @@ def test_root_password_never_appears_in_outputs_logs_or_errors(capfd):
     assert "tdengine-3: dnode gone" in out.err  # the progress lines were captured
     assert secret not in dumped
     assert "rootPassword" not in engine.decommission_outs and "rootPassword" not in engine.membership_outs
+
+
+def test_without_admin_url_the_provider_port_forwards_to_a_remaining_member(sim):
+    sim.bootstrap(4)
+    engine = Engine(sim)
+    forwarded: list[str] = []
+    real = sim.kube.port_forward
+
+    def recording(namespace: str, pod: str, port: int):
+        forwarded.append(f"{namespace}/{pod}:{port}")
+        return real(namespace, pod, port)
+
+    sim.kube.port_forward = recording
+    engine.up(4, adminUrl="")
+    engine.up(3, adminUrl="")
+    assert forwarded and set(forwarded) == {"tdengine-test/tdengine-0:6041"}
+    assert "tdengine-3" not in ids(sim)
