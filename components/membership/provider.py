@@ -9,6 +9,7 @@ in outputs, so the state holds them only in encrypted inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pulumi import dynamic
 from pulumi.output import Unknown
 
 from components.membership import execute
+from components.membership.errors import MembershipError
 from components.membership.kube_types import KubeOps
 from components.membership.plan import DrainOptions
 from components.membership.topology import Naming
@@ -27,7 +29,7 @@ SECRET_PROPS = ("rootPassword", "kubeconfig")
 """Inputs that never appear in outputs."""
 IDENTITY_PROPS = ("namespace", "statefulset", "service", "clusterDomain", "serverPort")
 """Inputs naming the cluster; changing them means another cluster (replace)."""
-COMPUTED = ("drained", "topology")
+COMPUTED = ("drained", "topology", "kubeconfigSet")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,10 @@ KUBE_FACTORY: Callable[[MembershipProps], KubeOps] = default_kube
 
 
 def _public(props: dict[str, Any], **computed: Any) -> dict[str, Any]:
-    return {**{k: v for k, v in props.items() if k not in SECRET_PROPS}, **computed}
+    """Outputs: the inputs without secrets, plus whether a kubeconfig was given (so `delete`, which sees
+    only outputs, knows it must find that kubeconfig again rather than use the ambient one)."""
+    public = {k: v for k, v in props.items() if k not in SECRET_PROPS}
+    return {**public, "kubeconfigSet": bool(props.get("kubeconfig")), **computed}
 
 
 def _check(news: dict[str, Any]) -> dynamic.CheckResult:
@@ -151,11 +156,27 @@ class DnodeDecommissionProvider(dynamic.ResourceProvider):
                 )
         return dynamic.UpdateResult(_public(news, drained=drained))
 
+    def configure(self, req: dynamic.ConfigureRequest) -> None:
+        """Keep the stack's kubeconfig: `delete` gets only outputs, which never carry it."""
+        self._stack_kubeconfig = req.config.get("kubeconfig") or ""
+
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """Destroy runs no drop; the data volumes are deleted only with deleteDataOnDestroy."""
+        """Destroy runs no drop; the data volumes are deleted only with deleteDataOnDestroy, and only on
+        the cluster the resource was created on: never through an ambient kubeconfig instead."""
         p = MembershipProps.parse(props)
         if not p.delete_data_on_destroy:
             return
+        if not p.kubeconfig:
+            stack_kubeconfig = getattr(self, "_stack_kubeconfig", "")
+            if props.get("kubeconfigSet") and not stack_kubeconfig:
+                raise MembershipError(
+                    "deleteDataOnDestroy: this cluster was deployed with the stack's kubeconfig, which is not "
+                    "available now, so its PVCs were not deleted (the ambient kubeconfig may name another "
+                    "cluster). Fix: run destroy with the stack's kubeconfig setting in place, or delete the PVCs "
+                    f"by hand: kubectl -n {p.naming.namespace} delete pvc -l app.kubernetes.io/instance="
+                    f"{p.naming.statefulset}"
+                )
+            p = dataclasses.replace(p, kubeconfig=stack_kubeconfig)
         kube = KUBE_FACTORY(p)
         for pvc in kube.list_pvcs(p.naming.namespace, p.naming.statefulset, p.templates):
             execute.stderr_progress(f"deleteDataOnDestroy: delete PVC {pvc.name}")
