@@ -189,10 +189,15 @@ def drain_one(s: Session, pod: str, remaining: list[str], options: plan.DrainOpt
             progress(f"{pod}: drop mnode on dnode {step.dnode_id} (moving it before the drain)")
             _tolerate(s.admin, f"drop mnode on dnode {step.dnode_id}", {MNODE_NOT_THERE})
         elif step.kind == "create_mnode":
-            progress(f"create mnode on dnode {step.dnode_id} ({step.endpoint})")
-            _tolerate(s.admin, f"create mnode on dnode {step.dnode_id}", {MNODE_ALREADY_EXISTS, TOO_MANY_MNODES})
+            _create_mnode(s, step, progress)
         elif step.kind == "drop_dnode":
             _drop_dnode(s, pod, step, progress)
+
+
+def _create_mnode(s: Session, step: plan.Step, progress: Progress) -> None:
+    """Tolerates 'already exists' and 'cannot exceed 3': a re-run may find it done."""
+    progress(f"create mnode on dnode {step.dnode_id} ({step.endpoint})")
+    _tolerate(s.admin, f"create mnode on dnode {step.dnode_id}", {MNODE_ALREADY_EXISTS, TOO_MANY_MNODES})
 
 
 def _drop_dnode(s: Session, pod: str, step: plan.Step, progress: Progress) -> None:
@@ -243,8 +248,7 @@ def converge(
                 progress(f"create dnode '{step.endpoint}' ({step.reason})")
                 _tolerate(s.admin, f"create dnode '{step.endpoint}'", {DNODE_ALREADY_EXISTS})
             elif step.kind == "create_mnode":
-                progress(f"create mnode on dnode {step.dnode_id} ({step.endpoint})")
-                _tolerate(s.admin, f"create mnode on dnode {step.dnode_id}", {MNODE_ALREADY_EXISTS, TOO_MANY_MNODES})
+                _create_mnode(s, step, progress)
             else:
                 time.sleep(poll_interval)
     if s.kube is not None:

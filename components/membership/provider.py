@@ -125,9 +125,8 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-class DnodeDecommissionProvider(dynamic.ResourceProvider):
-    """Runs BEFORE the StatefulSet changes: drains departing dnodes on scale-down, prunes stale PVCs of
-    ordinals about to be reused on scale-up. Create and delete touch no database."""
+class _MembershipProvider(dynamic.ResourceProvider):
+    """Shared by both providers: pure check/diff, and nothing secret captured in `__provider`."""
 
     serialize_as_secret_always = False
 
@@ -136,6 +135,11 @@ class DnodeDecommissionProvider(dynamic.ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         return _diff(olds, news)
+
+
+class DnodeDecommissionProvider(_MembershipProvider):
+    """Runs BEFORE the StatefulSet changes: drains departing dnodes on scale-down, prunes stale PVCs of
+    ordinals about to be reused on scale-up. Create and delete touch no database."""
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         p = MembershipProps.parse(props)
@@ -183,17 +187,9 @@ class DnodeDecommissionProvider(dynamic.ResourceProvider):
             kube.delete_pvc(p.naming.namespace, pvc.name)
 
 
-class ClusterMembershipProvider(dynamic.ResourceProvider):
+class ClusterMembershipProvider(_MembershipProvider):
     """Runs AFTER the StatefulSet is ready: dnodes for every pod, 3 mnodes, released PVCs reclaimed;
     its output is the live topology."""
-
-    serialize_as_secret_always = False
-
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        return _check(news)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        return _diff(olds, news)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         p = MembershipProps.parse(props)
