@@ -1,4 +1,21 @@
-"""TDengine 3.x cluster simulator for the membership provider's tests (taosAdapter REST + fake kube)."""
+"""TDengine 3.x cluster simulator for the membership provider's tests (taosAdapter REST + fake kube).
+
+It follows ../shared/reference/tdengine-admin.md (section 13, the real-cluster observations, wins) and
+replays the real transcript (tests/test_sim_replay.py). Where it departs, and why:
+- a vgroup move adds the new member then removes the old one, one vgroup at a time (the transcript showed
+  both new vnodes on the target first); the replay compares vnode counts for direction and range only;
+- a moved vgroup keeps its leader unless the leader leaves (which slot leads is not compared); the
+  `vN_applied/committed` values are plausible, not modelled;
+- `drop dnode` on the only mnode's dnode answers 936 before 819 (section 5's order; unobserved);
+- an offline dnode with an mnode but no vnodes answers 1032 to a plain drop (section 5; section 13 is silent);
+- while `create mnode` blocks the new mnode shows learner/creating (unobserved), then offline/ready for a
+  settle time, then follower (observed);
+- `information_schema.ins_databases` carries 5 of its ~30 columns (name and replica are faithful);
+- not simulated: answers without an mnode majority, `GET /rest/login`, `create snode`, `show vnodes`,
+  `kill transaction`, and the automatic 981 after repeated action failures (only the fault injects it);
+- a pod started on a dropped dnode's PVC is Running but never Ready (the image's crash loop); its taosd
+  still heartbeats, so a manual `create dnode` shows offline / `dnodeId not match` as observed.
+"""
 
 from tests.sim.cluster import SimCluster, Snapshot
 from tests.sim.codes import SqlError
