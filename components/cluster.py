@@ -108,9 +108,10 @@ class TDengineCluster(pulumi.ComponentResource):
         return pulumi.Output.secret(generated.result)
 
     def _membership_props(self, password: pulumi.Output[str]) -> dict[str, Any]:
-        """Inputs of both membership resources: the desired member pods, names, connection and safety settings."""
+        """Inputs of both membership resources: the desired member pods, names, connection and safety
+        settings (unset ones left out, as the dynamic host would drop them anyway)."""
         a = self.args
-        return {
+        props = {
             "members": [f"{a.cluster_name}-{i}" for i in range(a.replicas)],
             "namespace": a.namespace,
             "statefulset": a.cluster_name,
@@ -130,10 +131,11 @@ class TDengineCluster(pulumi.ComponentResource):
             "readyTimeoutSeconds": a.ready_timeout,
             "deleteDataOnDestroy": a.delete_data_on_destroy,
         }
+        return {k: v for k, v in props.items() if v is not None}
 
     def _before_statefulset(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> list[pulumi.Resource]:
         """Drains departing dnodes before the StatefulSet may shrink (and prunes stale PVCs before it grows)."""
-        props = {k: v for k, v in self._membership_props(password).items() if v is not None}
+        props = self._membership_props(password)
         self.decommission = DnodeDecommission(f"{self._name}-decommission", props, opts)
         return [self.decommission]
 
@@ -141,7 +143,7 @@ class TDengineCluster(pulumi.ComponentResource):
         self, opts: pulumi.ResourceOptions, password: pulumi.Output[str], statefulset: pulumi.Resource
     ) -> list[pulumi.Resource]:
         """Joins dnodes, keeps 3 mnodes and reclaims released PVCs once the StatefulSet is ready."""
-        props = {k: v for k, v in self._membership_props(password).items() if v is not None}
+        props = self._membership_props(password)
         after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[statefulset]))
         self.membership = ClusterMembership(f"{self._name}-membership", props, after)
         return [self.membership]

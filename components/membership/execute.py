@@ -29,6 +29,7 @@ from components.membership.topology import (
     MNODES_SQL,
     TRANSACTIONS_SQL,
     ClusterState,
+    Dnode,
     Naming,
     parse_state,
 )
@@ -112,9 +113,9 @@ def read_cluster(admin: AdminClient) -> ClusterState:
     )
 
 
-def _tolerate(admin: AdminClient, sql: str, ok_codes: set[int], timeout: float | None = None) -> None:
+def _tolerate(admin: AdminClient, sql: str, ok_codes: set[int]) -> None:
     try:
-        admin.execute(sql, timeout=timeout)
+        admin.execute(sql)
     except TDengineError as err:
         if err.code not in ok_codes:
             raise
@@ -172,7 +173,7 @@ def drain_one(s: Session, pod: str, remaining: list[str], options: plan.DrainOpt
             if dnode.is_dropping:
                 progress(f"{pod}: dnode {dnode.id} {dnode.status}, {dnode.vnodes} vnodes left, {now - start:.1f}s")
             last_vnodes, last_change = dnode.vnodes, now
-        observed = _observed(state, dnode.id, pod)
+        observed = _observed(state, dnode, pod)
         if now - last_change >= options.stall_timeout:
             raise MemberNotDrained(
                 f"drain of {pod} stalled: no vnode moved for {now - last_change:.0f}s (stallTimeoutSeconds). "
@@ -216,9 +217,8 @@ def _drop_dnode(s: Session, pod: str, step: plan.Step, progress: Progress) -> No
         progress(f"{pod}: {sql}: {err}; polling")
 
 
-def _observed(state: ClusterState, dnode_id: int, pod: str) -> str:
-    dnode = next((d for d in state.dnodes if d.id == dnode_id), None)
-    parts = [f"dnode {dnode_id} of {pod}: " + (f"{dnode.status}, {dnode.vnodes} vnodes" if dnode else "gone")]
+def _observed(state: ClusterState, dnode: Dnode, pod: str) -> str:
+    parts = [f"dnode {dnode.id} of {pod}: {dnode.status}, {dnode.vnodes} vnodes"]
     parts += [f"transaction {t.id} {t.oper} stage {t.stage} ({t.last_action_info})" for t in state.transactions]
     return "; ".join(parts)
 

@@ -161,14 +161,17 @@ def next_step(state: ClusterState, naming: Naming, pod: str, remaining: list[str
         if mnode.role == "leader":
             raise leader_refusal(dnode, pod, naming)
         return Step("drop_mnode", dnode.id, dnode.endpoint, reason=f"move the mnode off {pod} before draining it")
-    candidate = mnode_candidate(state, naming, remaining)
-    if candidate is not None and len(state.mnodes) < min(MNODE_TARGET, len(remaining)):
+    candidate = mnode_to_add(state, naming, remaining)
+    if candidate is not None:
         return Step("create_mnode", candidate.id, candidate.endpoint, reason="keep 3 mnodes while draining")
     return Step("drop_dnode", dnode.id, dnode.endpoint, reason=f"drain {pod}")
 
 
-def mnode_candidate(state: ClusterState, naming: Naming, members: list[str]) -> Dnode | None:
-    """The ready member dnode without an mnode on the lowest ordinal."""
+def mnode_to_add(state: ClusterState, naming: Naming, members: list[str]) -> Dnode | None:
+    """Where the next mnode goes while there are fewer than min(3, members): the ready member dnode
+    without an mnode on the lowest ordinal (None when enough, or no such dnode)."""
+    if len(state.mnodes) >= min(MNODE_TARGET, len(members)):
+        return None
     for pod in sorted(members, key=naming.ordinal):
         dnode = state.dnode_of(naming.fqdn(pod))
         if dnode is not None and dnode.is_ready and state.mnode_on(dnode) is None:
@@ -189,10 +192,9 @@ def plan_membership(state: ClusterState, naming: Naming, members: list[str]) -> 
     not_ready = [pod for pod in members if not state.dnode_of(naming.fqdn(pod)).is_ready]  # type: ignore[union-attr]
     if not_ready:
         return [Step("wait", reason=f"dnodes of {', '.join(sorted(not_ready, key=naming.ordinal))} not ready yet")]
-    if len(state.mnodes) < min(MNODE_TARGET, len(members)):
-        candidate = mnode_candidate(state, naming, members)
-        if candidate is not None:
-            return [Step("create_mnode", candidate.id, candidate.endpoint, reason="fewer than 3 mnodes")]
+    candidate = mnode_to_add(state, naming, members)
+    if candidate is not None:
+        return [Step("create_mnode", candidate.id, candidate.endpoint, reason="fewer than 3 mnodes")]
     settling = [m for m in state.mnodes if m.role not in ("leader", "follower")]
     if settling or state.leader is None:
         shown = ", ".join(f"{m.endpoint} {m.role}" for m in settling) or "no leader"
