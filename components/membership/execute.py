@@ -237,7 +237,7 @@ def converge(
     deadline = time.monotonic() + ready_timeout
     while True:
         state = _read(s, deadline, "joining members")
-        _refuse_stale_data(state, naming, members)
+        _refuse_stale_data(state, naming, members, templates)
         steps = plan.plan_membership(state, naming, members)
         if not steps:
             break
@@ -256,14 +256,16 @@ def converge(
     return state
 
 
-def _refuse_stale_data(state: ClusterState, naming: Naming, members: list[str]) -> None:
+def _refuse_stale_data(state: ClusterState, naming: Naming, members: list[str], templates: list[str]) -> None:
     for pod in members:
         dnode = state.dnode_of(naming.fqdn(pod))
         if dnode is not None and dnode.note == "dnodeId not match":
+            pvcs = " ".join(f"{t}-{pod}" for t in templates)
             raise MembershipError(
                 f"pod {pod} runs on the data volume of a dnode that was dropped (dnode {dnode.id}: dnodeId not "
-                f"match), so it can never rejoin. Fix: drop dnode {dnode.id}, delete the pod's PVC and the pod "
-                f"(kubectl -n {naming.namespace} delete pvc -l ... ; delete pod {pod}), then re-run"
+                f"match), so it can never rejoin. Fix: drop dnode {dnode.id}, then "
+                f"kubectl -n {naming.namespace} delete pvc {pvcs} --wait=false && "
+                f"kubectl -n {naming.namespace} delete pod {pod}, then re-run"
             )
 
 
