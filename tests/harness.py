@@ -6,8 +6,10 @@ component and pulumi-kubernetes' own argument handling all run for real.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,9 +98,15 @@ def stack_config(stack: str = "dev") -> dict[str, str]:
 
 
 def run_program(
-    config: dict[str, str], secret_keys: tuple[str, ...] = (), preview: bool = False, stack: str = "dev"
+    config: dict[str, str],
+    secret_keys: tuple[str, ...] = (),
+    preview: bool = False,
+    stack: str = "dev",
+    program: Callable[[], Any] | None = None,
 ) -> ProgramRun:
-    """Evaluate __main__.py as `pulumi up` (or preview) would, with `config` as the stack's config."""
+    """Evaluate __main__.py (or an inline `program`) as `pulumi up` or preview would, with `config` as the
+    stack's config."""
+    asyncio.set_event_loop(asyncio.new_event_loop())  # an earlier asyncio.run() leaves none behind
     program_mocks = ProgramMocks()
     monitor = RecordingMonitor(program_mocks)
     pulumi.runtime.set_mocks(program_mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
@@ -115,7 +123,10 @@ def run_program(
     def evaluate() -> Any:
         pulumi.export = export
         try:
-            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+            if program is None:
+                runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+            else:
+                program()
         finally:
             pulumi.export = real_export
         return pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in run.exports.items()}).apply(

@@ -67,18 +67,24 @@ class ProviderHost:
     """One host process and a stub to it. Call `close()` (or use as a context manager)."""
 
     def __init__(
-        self, config: dict[str, str] | None = None, env: dict[str, str] | None = None, timeout: float = 30.0
+        self,
+        config: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 30.0,
+        cwd: Path = ROOT,
+        python: str = sys.executable,
     ) -> None:
         """`env` adds to (or overrides) the host's environment. By default the host sees NO ambient Kubernetes
         credentials: KUBECONFIG names a file that does not exist and the in-cluster variables are removed,
-        so a test can never reach a developer's real cluster."""
+        so a test can never reach a developer's real cluster. `cwd` and `python` default to what the Pulumi CLI
+        uses for this project; an Automation API inline program gets a temporary directory instead."""
         base = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_SERVICE_")}
         base.update(PULUMI_PROJECT=PROJECT, PYTHONPATH=str(ROOT), KUBECONFIG=str(ROOT / ".no-ambient-kubeconfig"))
         env = {**base, **(env or {})}
         self.stderr = tempfile.TemporaryFile(mode="w+b")  # a file, not a pipe: the host never blocks on it
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.dynamic"],
-            cwd=ROOT,
+            [python, "-u", "-m", "pulumi.dynamic"],
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -1,0 +1,427 @@
+"""The operator's command line: `python -m components <command> --stack NAME`, on top of `automation.py`.
+
+Each command checks what it can offline first (the stack's config, the Pulumi CLI, a Kubernetes context),
+so a mistake costs a second and names its fix, then runs the Pulumi operation with its output streamed.
+Exit codes are part of the interface; scripts rely on them (see EXIT_CODES).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from components.args import ClusterArgs, ConfigError
+from components.automation import (
+    PROJECT_NAME,
+    PROJECT_ROOT,
+    AutomationError,
+    ClusterStack,
+    OperationResult,
+    PulumiCliMissing,
+    StackFactory,
+    StackTarget,
+    open_stack,
+)
+from components.kubeaccess import kube_access_problem
+from components.membership.errors import MembershipError
+from components.render import list_stacks, render, stack_values, to_yaml, write
+
+OK, FAILED, USAGE, MISSING, DECLINED = 0, 1, 2, 3, 4
+EXIT_CODES = {
+    OK: "success",
+    FAILED: "the Pulumi operation failed or was refused by the cluster's safety checks (the message says why)",
+    USAGE: "bad arguments or invalid stack configuration (nothing was run)",
+    MISSING: "a prerequisite is missing: the Pulumi CLI or a Kubernetes context (nothing was run)",
+    DECLINED: "a confirmation was declined, or needed and stdin is not a terminal (use --yes)",
+}
+
+
+@dataclass
+class Runtime:
+    """Everything the commands touch outside themselves; tests replace any of it."""
+
+    factory: StackFactory = open_stack
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    home: Path = field(default_factory=Path.home)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    heartbeat_seconds: float = 30.0
+
+
+Command = Callable[[argparse.Namespace, Runtime], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    codes = "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m components",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Deploy and operate a TDengine cluster on Kubernetes with this Pulumi project.\n"
+            "Each command works on one stack: its settings are in Pulumi.<stack>.yaml next to Pulumi.yaml.\n"
+            "preview, up, destroy, status and scale need the Pulumi CLI; up, destroy, status and scale also\n"
+            "need a Kubernetes context (KUBECONFIG, ~/.kube/config, or the stack's kubeContext/kubeconfig)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  python -m components preview --stack dev      what would change, no cluster needed\n"
+            "  python -m components up --stack dev           deploy, or apply changed settings\n"
+            "  python -m components scale 5 --stack dev      add two dnodes\n"
+            "  python -m components scale 3 --stack dev      drain and remove them again (asks first)\n"
+            "  python -m components render --stack dev --out manifests/\n\n"
+            f"exit codes:\n{codes}\n\n"
+            "The state backend and secrets come from the usual Pulumi environment: PULUMI_BACKEND_URL or\n"
+            "`pulumi login`, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE (never pass secrets as flags)."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    stack_opts = argparse.ArgumentParser(add_help=False)
+    stack_opts.add_argument("--stack", required=True, metavar="NAME", help="the stack to operate (Pulumi.NAME.yaml)")
+    stack_opts.add_argument(
+        "--project-dir", type=Path, default=PROJECT_ROOT, metavar="DIR", help="the Pulumi project (default: this one)"
+    )
+    stack_opts.add_argument("--backend", metavar="URL", help="state backend, e.g. file:///srv/state (default: login)")
+    stack_opts.add_argument(
+        "--secrets-provider", metavar="URL", help="secrets provider for a new stack (passphrase, awskms://...)"
+    )
+    stack_opts.add_argument("--pulumi-root", type=Path, metavar="DIR", help="Pulumi CLI install dir (has bin/pulumi)")
+    stack_opts.add_argument(
+        "--json", action="store_true", help="print the result as JSON on stdout (Pulumi's output goes to stderr)"
+    )
+    yes = argparse.ArgumentParser(add_help=False)
+    yes.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+    commands.add_parser(
+        "preview",
+        parents=[stack_opts],
+        help="show what `up` would change (runs in PR CI; no cluster needed)",
+        description="Show what `up` would change for the stack. Needs the Pulumi CLI, not a cluster.",
+    )
+    commands.add_parser(
+        "up",
+        parents=[stack_opts, yes],
+        help="deploy the cluster or apply changed settings",
+        description=(
+            "Deploy the cluster, or apply the stack's changed settings. When the settings lower `replicas`, the\n"
+            "departing dnodes are drained first (highest ordinal first); that asks for confirmation."
+        ),
+    )
+    commands.add_parser(
+        "destroy",
+        parents=[stack_opts, yes],
+        help="delete the cluster (data volumes kept unless deleteDataOnDestroy)",
+        description="Delete every resource of the stack. Data volumes (PVCs) stay unless deleteDataOnDestroy is set.",
+    )
+    status = commands.add_parser(
+        "status",
+        parents=[stack_opts],
+        help="the stack's outputs and the cluster's live dnodes and mnodes",
+        description="Print the stack's outputs and, unless --offline, the live dnodes and mnodes over REST.",
+    )
+    status.add_argument("--offline", action="store_true", help="only the outputs of the last `up`; no cluster access")
+    scale = commands.add_parser(
+        "scale",
+        parents=[stack_opts, yes],
+        help="change the number of dnodes (asks before removing any)",
+        description=(
+            "Set the stack's `replicas` to N and run `up`. Scaling out adds pods, their dnodes and (up to 3)\n"
+            "mnodes. Scaling in drains the departing dnodes highest ordinal first, waits until their vnodes\n"
+            "have moved, only then shrinks the StatefulSet, and deletes the released volumes. Scaling in asks\n"
+            "for confirmation unless --yes."
+        ),
+    )
+    scale.add_argument("replicas", type=_positive_int, metavar="N", help="the number of dnodes wanted")
+    render_cmd = commands.add_parser(
+        "render",
+        help="write the Kubernetes manifests a stack would apply, as YAML (secrets redacted)",
+        description="Render the exact manifests `pulumi up` would apply for a stack, offline.",
+    )
+    render_cmd.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default: dev)")
+    render_cmd.add_argument("--project-dir", type=Path, default=PROJECT_ROOT, metavar="DIR", help=argparse.SUPPRESS)
+    render_cmd.add_argument("--out", type=Path, help="directory to write one file per object (default: stdout)")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} dnodes: a cluster needs at least 1 (3 for high availability)")
+    return value
+
+
+def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
+    runtime = runtime or Runtime()
+    parser = build_parser()
+    try:
+        opts = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse: --help exits 0, errors exit 2 after printing usage
+        return int(exit_.code or 0)
+    try:
+        return COMMANDS[opts.command](opts, runtime)
+    except PulumiCliMissing as err:
+        _error(runtime, str(err))
+        return MISSING
+    except (AutomationError, MembershipError) as err:
+        _error(runtime, str(err))
+        return FAILED
+    except KeyboardInterrupt:
+        _error(runtime, "interrupted; the stack may hold a pending operation: re-run the command to resume")
+        return FAILED
+
+
+# -- shared steps ------------------------------------------------------------------------------------------------
+def _error(rt: Runtime, message: str) -> None:
+    print(f"error: {message}", file=rt.stderr, flush=True)
+
+
+def _say(rt: Runtime, opts: argparse.Namespace, message: str) -> None:
+    """Human-facing lines: stdout normally, stderr with --json so stdout stays machine-readable."""
+    print(message, file=rt.stderr if getattr(opts, "json", False) else rt.stdout, flush=True)
+
+
+def _stack_config(opts: argparse.Namespace, rt: Runtime) -> tuple[ClusterArgs, bool] | int:
+    """The stack's settings, validated offline, and whether it stores its own kubeconfig; or an exit code."""
+    project_dir: Path = opts.project_dir
+    path = project_dir / f"Pulumi.{opts.stack}.yaml"
+    if not path.is_file():
+        stacks = ", ".join(list_stacks(project_dir)) or "none"
+        _error(
+            rt,
+            f"no stack file {path.name} in {project_dir} (stacks: {stacks}). Fix: create it, e.g. copy "
+            f"Pulumi.dev.yaml and set namespace/replicas, or `pulumi stack init {opts.stack}` and `pulumi config set`",
+        )
+        return USAGE
+    try:
+        args = ClusterArgs.from_mapping(stack_values(opts.stack, project_dir))
+    except ConfigError as err:
+        _error(rt, f"{path.name}: {err}")
+        return USAGE
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    return args, f"{PROJECT_NAME}:kubeconfig" in config
+
+
+def _check_kube(opts: argparse.Namespace, rt: Runtime, args: ClusterArgs, kubeconfig_in_stack: bool) -> int:
+    problem = kube_access_problem(opts.stack, args.kube_context, kubeconfig_in_stack, rt.env, rt.home)
+    if problem:
+        _error(rt, problem)
+        return MISSING
+    return OK
+
+
+def _open(opts: argparse.Namespace, rt: Runtime) -> ClusterStack:
+    target = StackTarget(
+        stack=opts.stack,
+        project_dir=opts.project_dir,
+        backend_url=opts.backend,
+        secrets_provider=opts.secrets_provider,
+        pulumi_root=opts.pulumi_root,
+    )
+    out = rt.stderr if opts.json else rt.stdout
+
+    def stream(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    stack = ClusterStack.open(target, factory=rt.factory, on_output=stream)
+    stack.heartbeat_seconds = rt.heartbeat_seconds
+    return stack
+
+
+def _confirm(rt: Runtime, opts: argparse.Namespace, question: str) -> bool:
+    if getattr(opts, "yes", False):
+        return True
+    if not rt.stdin.isatty():
+        _error(rt, f"{question}\nrefusing to go on without confirmation: stdin is not a terminal. Re-run with --yes")
+        return False
+    print(f"{question}\nContinue? [y/N] ", end="", file=rt.stderr, flush=True)
+    return rt.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def _finish(rt: Runtime, opts: argparse.Namespace, result: OperationResult) -> int:
+    if opts.json:
+        print(json.dumps(_as_json(result), indent=2, sort_keys=True), file=rt.stdout)
+    else:
+        _say(rt, opts, result.summary_line())
+        if result.topology:
+            _say(rt, opts, format_topology(result.topology))
+    return OK
+
+
+def _as_json(result: OperationResult) -> dict[str, Any]:
+    return {
+        "operation": result.operation,
+        "stack": result.stack,
+        "changes": result.changes,
+        "outputs": result.outputs,
+        "topology": result.topology,
+    }
+
+
+def format_topology(topology: Mapping[str, Any]) -> str:
+    """`dnodes: tdengine-0 (id 1, ready, 4 vnodes) ...` and `mnodes: ... leader ...`, one line each."""
+    dnodes = ", ".join(
+        f"{d.get('pod') or d.get('endpoint')} (id {d.get('id')}, {d.get('status')}, {d.get('vnodes')} vnodes)"
+        for d in topology.get("dnodes") or []
+    )
+    mnodes = ", ".join(f"dnode {m.get('id')} {m.get('role')}" for m in topology.get("mnodes") or [])
+    return f"dnodes: {dnodes or 'none'}\nmnodes: {mnodes or 'none'}"
+
+
+def departing_pods(cluster_name: str, current: int, wanted: int) -> list[str]:
+    """The pods a scale-in removes, in the order they are drained: highest ordinal first."""
+    return [f"{cluster_name}-{i}" for i in range(current - 1, wanted - 1, -1)]
+
+
+def _scale_down_question(args: ClusterArgs, current: int, wanted: int) -> str:
+    pods = ", ".join(departing_pods(args.cluster_name, current, wanted))
+    return (
+        f"Scale {args.namespace}/{args.cluster_name} in from {current} to {wanted} dnodes: drains and removes {pods} "
+        f"(their vnodes move to the remaining dnodes first), then deletes their data volumes."
+    )
+
+
+# -- commands ----------------------------------------------------------------------------------------------------
+@command("render")
+def _render(opts: argparse.Namespace, rt: Runtime) -> int:
+    try:
+        args = ClusterArgs.from_mapping(stack_values(opts.stack, opts.project_dir))
+    except (ConfigError, FileNotFoundError) as err:
+        _error(rt, str(err))
+        return USAGE
+    objects = render(args)
+    if opts.out:
+        for path in write(objects, opts.out):
+            print(path, file=rt.stdout)
+    else:
+        rt.stdout.write(to_yaml(objects))
+    return OK
+
+
+@command("preview")
+def _preview(opts: argparse.Namespace, rt: Runtime) -> int:
+    config = _stack_config(opts, rt)
+    if isinstance(config, int):
+        return config
+    return _finish(rt, opts, _open(opts, rt).preview())
+
+
+@command("up")
+def _up(opts: argparse.Namespace, rt: Runtime) -> int:
+    config = _stack_config(opts, rt)
+    if isinstance(config, int):
+        return config
+    args, in_stack = config
+    if code := _check_kube(opts, rt, args, in_stack):
+        return code
+    stack = _open(opts, rt)
+    current = stack.deployed_replicas()
+    if current is not None and args.replicas < current:
+        if not _confirm(rt, opts, _scale_down_question(args, current, args.replicas)):
+            return DECLINED
+    return _finish(rt, opts, stack.up())
+
+
+@command("scale")
+def _scale(opts: argparse.Namespace, rt: Runtime) -> int:
+    config = _stack_config(opts, rt)
+    if isinstance(config, int):
+        return config
+    args, in_stack = config
+    try:  # the new size must be a valid setting too (e.g. fewer than 3 needs allowFewerThanThreeDnodes)
+        ClusterArgs.from_mapping({**stack_values(opts.stack, opts.project_dir), "replicas": opts.replicas})
+    except ConfigError as err:
+        _error(rt, f"replicas {opts.replicas}: {err}")
+        return USAGE
+    if code := _check_kube(opts, rt, args, in_stack):
+        return code
+    stack = _open(opts, rt)
+    current = stack.deployed_replicas()
+    if current is None:
+        current = args.replicas
+        _say(rt, opts, f"stack {opts.stack} has not been deployed yet: `up` creates {opts.replicas} dnodes")
+    elif opts.replicas < current:
+        if not _confirm(rt, opts, _scale_down_question(args, current, opts.replicas)):
+            return DECLINED
+    elif opts.replicas == current:
+        _say(rt, opts, f"{args.cluster_name} already has {current} dnodes; running `up` to converge")
+    try:
+        result = stack.scale(opts.replicas)
+    except AutomationError as err:
+        raise AutomationError(
+            err.operation,
+            err.stack,
+            err.cause,
+            f"the stack's replicas is now {opts.replicas}, the cluster has not reached it. Fix the cause and run "
+            f"`python -m components up --stack {opts.stack}` to resume, or `scale {current}` to go back",
+        ) from err
+    return _finish(rt, opts, result)
+
+
+@command("destroy")
+def _destroy(opts: argparse.Namespace, rt: Runtime) -> int:
+    config = _stack_config(opts, rt)
+    if isinstance(config, int):
+        return config
+    args, in_stack = config
+    if code := _check_kube(opts, rt, args, in_stack):
+        return code
+    volumes = "and DELETES the data volumes" if args.delete_data_on_destroy else "(the data volumes are kept)"
+    cluster = f"{args.namespace}/{args.cluster_name}"
+    question = f"Destroy stack {opts.stack}: deletes the TDengine cluster {cluster} {volumes}."
+    if not _confirm(rt, opts, question):
+        return DECLINED
+    return _finish(rt, opts, _open(opts, rt).destroy())
+
+
+@command("status")
+def _status(opts: argparse.Namespace, rt: Runtime) -> int:
+    config = _stack_config(opts, rt)
+    if isinstance(config, int):
+        return config
+    args, in_stack = config
+    if not opts.offline and (code := _check_kube(opts, rt, args, in_stack)):
+        return code
+    stack = _open(opts, rt)
+    outputs = stack.outputs()
+    if not outputs:
+        _error(rt, f"stack {opts.stack} has no outputs: it has not been deployed. Fix: `python -m components up`")
+        return FAILED
+    shown = {k: "[secret]" if v.secret else v.value for k, v in outputs.items()}
+    report: dict[str, Any] = {"stack": opts.stack, "outputs": shown}
+    if not opts.offline:
+        from components import live  # the Kubernetes client is imported only when it is used
+
+        password = str(outputs["rootPassword"].value) if "rootPassword" in outputs else ""
+        report["live"] = live.read_topology(args, password, kubeconfig=stack.config_value("kubeconfig"))
+    if opts.json:
+        print(json.dumps(report, indent=2, sort_keys=True), file=rt.stdout)
+        return OK
+    for key in ("namespace", "serviceName", "firstEndpoint", "restUrl"):
+        if key in shown:
+            _say(rt, opts, f"{key}: {shown[key]}")
+    topology = report.get("live") or shown.get("topology")
+    if isinstance(topology, dict):
+        label = "live" if "live" in report else "at the last up"
+        _say(rt, opts, f"topology ({label}):\n{format_topology(topology)}")
+    return OK
