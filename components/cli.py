@@ -353,6 +353,14 @@ def _scale(opts: argparse.Namespace, rt: Runtime) -> int:
     except ConfigError as err:
         _error(rt, f"replicas {opts.replicas}: {err}")
         return USAGE
+    if opts.replicas < 3 and not args.allow_fewer_than_three:
+        _error(
+            rt,
+            f"scale {opts.replicas}: fewer than 3 dnodes means fewer than 3 mnodes, so losing one pod loses the "
+            f"cluster's quorum. Fix: `pulumi config set allowFewerThanThreeDnodes true --stack {opts.stack}` "
+            "to accept that, or scale to 3 or more",
+        )
+        return USAGE
     if code := _check_kube(opts, rt, args, in_stack):
         return code
     stack = _open(opts, rt)
