@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -150,6 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     scale.add_argument("replicas", type=_positive_int, metavar="N", help="the number of dnodes wanted")
+    stacks = commands.add_parser(
+        "stacks",
+        help="list the stacks, or those a change touches (for pull-request CI)",
+        description=(
+            "List the project's stacks (Pulumi.<stack>.yaml). With --changed-since REF, only those whose preview\n"
+            "a change since REF can alter: a stack file's own stack, or every stack when the program changed."
+        ),
+    )
+    stacks.add_argument("--changed-since", metavar="REF", help="a git ref, e.g. origin/main")
+    stacks.add_argument("--project-dir", type=Path, default=PROJECT_ROOT, metavar="DIR", help=argparse.SUPPRESS)
+    stacks.add_argument("--json", action="store_true", help="print a JSON list (for a CI matrix)")
     render_cmd = commands.add_parser(
         "render",
         help="write the Kubernetes manifests a stack would apply, as YAML (secrets redacted)",
@@ -288,6 +300,16 @@ def format_topology(topology: Mapping[str, Any]) -> str:
     return f"dnodes: {dnodes or 'none'}\nmnodes: {mnodes or 'none'}"
 
 
+PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt", "components/")
+
+
+def stacks_to_preview(changed: list[str], stacks: list[str]) -> list[str]:
+    """The stacks a change can affect: all of them when the program changed, else those whose file changed."""
+    if any(path == p or (p.endswith("/") and path.startswith(p)) for path in changed for p in PROGRAM_FILES):
+        return list(stacks)
+    return [s for s in stacks if f"Pulumi.{s}.yaml" in changed]
+
+
 def departing_pods(cluster_name: str, current: int, wanted: int) -> list[str]:
     """The pods a scale-in removes, in the order they are drained: highest ordinal first."""
     return [f"{cluster_name}-{i}" for i in range(current - 1, wanted - 1, -1)]
@@ -315,6 +337,25 @@ def _render(opts: argparse.Namespace, rt: Runtime) -> int:
             print(path, file=rt.stdout)
     else:
         rt.stdout.write(to_yaml(objects))
+    return OK
+
+
+@command("stacks")
+def _stacks(opts: argparse.Namespace, rt: Runtime) -> int:
+    stacks = list_stacks(opts.project_dir)
+    if opts.changed_since:
+        diff = subprocess.run(
+            ["git", "diff", "--name-only", f"{opts.changed_since}...HEAD"],
+            cwd=opts.project_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if diff.returncode != 0:
+            _error(rt, f"git diff against {opts.changed_since!r} failed: {diff.stderr.strip()}")
+            return USAGE
+        stacks = stacks_to_preview(diff.stdout.split(), stacks)
+    print(json.dumps(stacks) if opts.json else "\n".join(stacks), file=rt.stdout)
     return OK
 
 
