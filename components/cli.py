@@ -58,6 +58,14 @@ class Runtime:
     heartbeat_seconds: float = 30.0
 
 
+class Stop(Exception):
+    """Ends a command early with an exit code, after its message has been printed."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 Command = Callable[[argparse.Namespace, Runtime], int]
 COMMANDS: dict[str, Command] = {}
 
@@ -192,6 +200,8 @@ def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
         return int(exit_.code or 0)
     try:
         return COMMANDS[opts.command](opts, runtime)
+    except Stop as stop:
+        return stop.code
     except PulumiCliMissing as err:
         _error(runtime, str(err))
         return MISSING
@@ -213,8 +223,8 @@ def _say(rt: Runtime, opts: argparse.Namespace, message: str) -> None:
     print(message, file=rt.stderr if getattr(opts, "json", False) else rt.stdout, flush=True)
 
 
-def _stack_config(opts: argparse.Namespace, rt: Runtime) -> tuple[ClusterArgs, bool] | int:
-    """The stack's settings, validated offline, and whether it stores its own kubeconfig; or an exit code."""
+def _preflight(opts: argparse.Namespace, rt: Runtime, kube: bool) -> ClusterArgs:
+    """The stack's settings, validated offline, and (with `kube`) a usable Kubernetes context; else Stop."""
     project_dir: Path = opts.project_dir
     path = project_dir / f"Pulumi.{opts.stack}.yaml"
     if not path.is_file():
@@ -224,22 +234,20 @@ def _stack_config(opts: argparse.Namespace, rt: Runtime) -> tuple[ClusterArgs, b
             f"no stack file {path.name} in {project_dir} (stacks: {stacks}). Fix: create it, e.g. copy "
             f"Pulumi.dev.yaml and set namespace/replicas, or `pulumi stack init {opts.stack}` and `pulumi config set`",
         )
-        return USAGE
+        raise Stop(USAGE)
     try:
         args = ClusterArgs.from_mapping(stack_values(opts.stack, project_dir))
     except ConfigError as err:
         _error(rt, f"{path.name}: {err}")
-        return USAGE
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    return args, f"{PROJECT_NAME}:kubeconfig" in config
-
-
-def _check_kube(opts: argparse.Namespace, rt: Runtime, args: ClusterArgs, kubeconfig_in_stack: bool) -> int:
-    problem = kube_access_problem(opts.stack, args.kube_context, kubeconfig_in_stack, rt.env, rt.home)
-    if problem:
-        _error(rt, problem)
-        return MISSING
-    return OK
+        raise Stop(USAGE) from err
+    if kube:
+        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        in_stack = f"{PROJECT_NAME}:kubeconfig" in config
+        problem = kube_access_problem(opts.stack, args.kube_context, in_stack, rt.env, rt.home)
+        if problem:
+            _error(rt, problem)
+            raise Stop(MISSING)
+    return args
 
 
 def _open(opts: argparse.Namespace, rt: Runtime) -> ClusterStack:
@@ -361,20 +369,13 @@ def _stacks(opts: argparse.Namespace, rt: Runtime) -> int:
 
 @command("preview")
 def _preview(opts: argparse.Namespace, rt: Runtime) -> int:
-    config = _stack_config(opts, rt)
-    if isinstance(config, int):
-        return config
+    _preflight(opts, rt, kube=False)
     return _finish(rt, opts, _open(opts, rt).preview())
 
 
 @command("up")
 def _up(opts: argparse.Namespace, rt: Runtime) -> int:
-    config = _stack_config(opts, rt)
-    if isinstance(config, int):
-        return config
-    args, in_stack = config
-    if code := _check_kube(opts, rt, args, in_stack):
-        return code
+    args = _preflight(opts, rt, kube=True)
     stack = _open(opts, rt)
     current = stack.deployed_replicas()
     if current is not None and args.replicas < current:
@@ -385,10 +386,7 @@ def _up(opts: argparse.Namespace, rt: Runtime) -> int:
 
 @command("scale")
 def _scale(opts: argparse.Namespace, rt: Runtime) -> int:
-    config = _stack_config(opts, rt)
-    if isinstance(config, int):
-        return config
-    args, in_stack = config
+    args = _preflight(opts, rt, kube=False)
     try:  # the new size must be a valid setting too (e.g. fewer than 3 needs allowFewerThanThreeDnodes)
         ClusterArgs.from_mapping({**stack_values(opts.stack, opts.project_dir), "replicas": opts.replicas})
     except ConfigError as err:
@@ -402,8 +400,7 @@ def _scale(opts: argparse.Namespace, rt: Runtime) -> int:
             "to accept that, or scale to 3 or more",
         )
         return USAGE
-    if code := _check_kube(opts, rt, args, in_stack):
-        return code
+    _preflight(opts, rt, kube=True)
     stack = _open(opts, rt)
     current = stack.deployed_replicas()
     if current is None:
@@ -429,12 +426,7 @@ def _scale(opts: argparse.Namespace, rt: Runtime) -> int:
 
 @command("destroy")
 def _destroy(opts: argparse.Namespace, rt: Runtime) -> int:
-    config = _stack_config(opts, rt)
-    if isinstance(config, int):
-        return config
-    args, in_stack = config
-    if code := _check_kube(opts, rt, args, in_stack):
-        return code
+    args = _preflight(opts, rt, kube=True)
     volumes = "and DELETES the data volumes" if args.delete_data_on_destroy else "(the data volumes are kept)"
     cluster = f"{args.namespace}/{args.cluster_name}"
     question = f"Destroy stack {opts.stack}: deletes the TDengine cluster {cluster} {volumes}."
@@ -445,12 +437,7 @@ def _destroy(opts: argparse.Namespace, rt: Runtime) -> int:
 
 @command("status")
 def _status(opts: argparse.Namespace, rt: Runtime) -> int:
-    config = _stack_config(opts, rt)
-    if isinstance(config, int):
-        return config
-    args, in_stack = config
-    if not opts.offline and (code := _check_kube(opts, rt, args, in_stack)):
-        return code
+    args = _preflight(opts, rt, kube=not opts.offline)
     stack = _open(opts, rt)
     outputs = stack.outputs()
     if not outputs:
