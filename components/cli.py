@@ -418,8 +418,10 @@ def _scale(opts: argparse.Namespace, rt: Runtime) -> int:
             err.operation,
             err.stack,
             err.cause,
-            f"the stack's replicas is now {opts.replicas}, the cluster has not reached it. Fix the cause and run "
-            f"`python -m components up --stack {opts.stack}` to resume, or `scale {current}` to go back",
+            f"the stack's replicas is now {opts.replicas} and the cluster has not reached it. Fix the cause and run "
+            f"`python -m components up --stack {opts.stack}` to finish. Only when the error says nothing was "
+            f"changed (a refusal), `scale {current}` restores the old setting instead: a scale-in that has "
+            "already dropped a dnode cannot be undone by raising replicas again",
         ) from err
     return _finish(rt, opts, result)
 

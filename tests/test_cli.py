@@ -250,7 +250,7 @@ def test_a_refused_scale_down_exits_1_with_the_reason_and_how_to_resume(tmp_path
     run = Run(tmp_path, stack)
     assert run("scale", "3", "--stack", "dev", "--yes") == FAILED
     assert reason in run.err and "replicas is now 3" in run.err
-    assert "python -m components up --stack dev` to resume, or `scale 4` to go back" in run.err
+    assert "python -m components up --stack dev` to finish" in run.err and "`scale 4` restores" in run.err
 
 
 def test_json_output_is_the_typed_result_and_hides_secrets(tmp_path):
