@@ -107,6 +107,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stallTimeoutSeconds", "stall_timeout", "integer", 600, "A drain with no vnode moved for this long fails."),
     Setting("readyTimeoutSeconds", "ready_timeout", "integer", 900, "Deadline for every pod's dnode to be ready."),
     Setting("deleteDataOnDestroy", "delete_data_on_destroy", "boolean", False, "pulumi destroy also deletes the PVCs."),
+    Setting(
+        "verify", "verify", "boolean", False, "pulumi up ends with the seed's cluster checks (taosBenchmark, vgroups)."
+    ),
+    Setting("verifyTables", "verify_tables", "integer", 10, "Child tables the check writes (taosBenchmark -t)."),
+    Setting("verifyRows", "verify_rows", "integer", 100, "Rows per table the check writes (taosBenchmark -n)."),
+    Setting("verifyReplica", "verify_replica", "integer", 3, "Replica of the check's database: 1 or 3 (-a)."),
 )
 """Every config key the program reads, in the order the README documents them."""
 
@@ -157,6 +163,10 @@ class ClusterArgs:
     stall_timeout: int = 600
     ready_timeout: int = 900
     delete_data_on_destroy: bool = False
+    verify: bool = False
+    verify_tables: int = 10
+    verify_rows: int = 100
+    verify_replica: int = 3
     root_password: str | None = field(default=None, repr=False)
     """Plain text only inside the program; None means the component generates one."""
     kubeconfig: str | None = field(default=None, repr=False)
@@ -385,6 +395,7 @@ def validate(args: ClusterArgs) -> list[str]:
     for key in ("drainTimeoutSeconds", "stallTimeoutSeconds", "readyTimeoutSeconds"):
         value = getattr(args, _BY_KEY[key].field)
         _check(p, isinstance(value, int) and value >= 1, key, value, "must be a whole number of seconds >= 1")
+    p += _verify_problems(args)
     if args.root_password is not None:
         if args.root_password == "":
             p.append("rootPassword: <secret> is empty; unset it to have one generated, or set a strong password")
@@ -397,6 +408,20 @@ def validate(args: ClusterArgs) -> list[str]:
             )
     if args.kubeconfig is not None and args.kubeconfig.strip() == "":
         p.append("kubeconfig: <secret> is empty; unset it to use the ambient kubeconfig")
+    return p
+
+
+def _verify_problems(args: ClusterArgs) -> list[str]:
+    """The check's sizes; a replica-3 test database only where 3 dnodes exist (checked only when it runs)."""
+    p: list[str] = []
+    for key, value, top in (("verifyTables", args.verify_tables, 1_000_000), ("verifyRows", args.verify_rows, 10**9)):
+        _check(p, isinstance(value, int) and 1 <= value <= top, key, value, f"must be a whole number from 1 to {top}")
+    _check(p, args.verify_replica in (1, 3), "verifyReplica", args.verify_replica, "allowed: 1, 3")
+    if args.verify and args.verify_replica == 3 and isinstance(args.replicas, int) and args.replicas < 3:
+        p.append(
+            f"verifyReplica: 3 is invalid with replicas {args.replicas}; a replica-3 database needs 3 dnodes "
+            "(set verifyReplica 1, or verify false)"
+        )
     return p
 
 

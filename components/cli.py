@@ -34,13 +34,15 @@ from components.automation import (
 from components.kubeaccess import kube_access_problem
 from components.membership.errors import MembershipError
 from components.render import list_stacks, render, stack_values, to_yaml, write
+from components.verify import command as verify_command
+from components.verify.report import summary as verify_summary
 
 OK, FAILED, USAGE, MISSING, DECLINED = 0, 1, 2, 3, 4
 EXIT_CODES = {
     OK: "success",
-    FAILED: "the Pulumi operation failed or was refused by the cluster's safety checks (the message says why)",
-    USAGE: "bad arguments or invalid stack configuration (nothing was run)",
-    MISSING: "a prerequisite is missing: the Pulumi CLI or a Kubernetes context (nothing was run)",
+    FAILED: "the operation failed, a safety check refused it, or a verify check failed (the message says why)",
+    USAGE: "bad arguments, invalid stack configuration, or a request refused as unsafe (nothing was run)",
+    MISSING: "a prerequisite is missing or unreachable: the Pulumi CLI, a Kubernetes context, the cluster",
     DECLINED: "a confirmation was declined, or needed and stdin is not a terminal (use --yes)",
 }
 
@@ -56,6 +58,7 @@ class Runtime:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     heartbeat_seconds: float = 30.0
+    verify_kube: verify_command.KubeFactory = verify_command.default_kube
 
 
 class Stop(Exception):
@@ -159,6 +162,19 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     scale.add_argument("replicas", type=_positive_int, metavar="N", help="the number of dnodes wanted")
+    verify = commands.add_parser(
+        "verify",
+        parents=[stack_opts],
+        help="the seed's cluster tests: REST, a taosBenchmark write, row count, vgroup spread; --failover",
+        description=(
+            "Check a deployed cluster the way the seed does by hand: dnodes and mnodes, REST through a\n"
+            "port-forward, a small replica-3 dataset written with taosBenchmark inside a pod, its row count and\n"
+            "its vgroups (a leader each, replicas on distinct dnodes). With --failover, also delete the pod of\n"
+            "the mnode leader, prove a write and a read while a new leader is elected, wait for the pod to\n"
+            "rejoin, and report the times. --failover is refused on a cluster that is not highly available."
+        ),
+    )
+    verify_command.add_arguments(verify)
     stacks = commands.add_parser(
         "stacks",
         help="list the stacks, or those a change touches (for pull-request CI)",
@@ -463,3 +479,42 @@ def _status(opts: argparse.Namespace, rt: Runtime) -> int:
         label = "live" if "live" in report else "at the last up"
         _say(rt, opts, f"topology ({label}):\n{format_topology(topology)}")
     return OK
+
+
+@command("verify")
+def _verify(opts: argparse.Namespace, rt: Runtime) -> int:
+    args = _preflight(opts, rt, kube=True)  # taosBenchmark runs inside a pod, so even adminUrl needs Kubernetes
+    stack = _open(opts, rt)
+    outputs = stack.outputs()
+    if "rootPassword" not in outputs:
+        _error(rt, f"stack {opts.stack} has no outputs: it has not been deployed. Fix: `python -m components up`")
+        return FAILED
+    password = str(outputs["rootPassword"].value)
+    kubeconfig = stack.config_value("kubeconfig")
+    options = verify_command.options_from(opts, args)
+
+    def progress(line: str) -> None:
+        print(f"[tdengine] verify: {line}", file=rt.stderr, flush=True)
+
+    if opts.json:
+        code, report = verify_command.verify(
+            args,
+            password,
+            failover=opts.failover,
+            kubeconfig=kubeconfig,
+            options=options,
+            kube_factory=rt.verify_kube,
+            progress=progress,
+        )
+        print(json.dumps(verify_summary(code, report), indent=2, sort_keys=True), file=rt.stdout)
+        return code
+    return verify_command.run(
+        args,
+        password,
+        failover=opts.failover,
+        out=rt.stdout,
+        kubeconfig=kubeconfig,
+        options=options,
+        kube_factory=rt.verify_kube,
+        progress=progress,
+    )

@@ -65,6 +65,8 @@ class TDengineCluster(pulumi.ComponentResource):
         )
         self.statefulset = self._object("sts", manifests.statefulset(args), sts_opts)
         self._after_statefulset(namespace_opts, password, self.statefulset)
+        if args.verify:
+            self._verify(namespace_opts, password)
         if args.pod_disruption_budget:
             self._object("pdb", manifests.pod_disruption_budget(args), namespace_opts)
 
@@ -147,6 +149,14 @@ class TDengineCluster(pulumi.ComponentResource):
         after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[statefulset]))
         self.membership = ClusterMembership(f"{self._name}-membership", props, after)
         return [self.membership]
+
+    def _verify(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> None:
+        """`verify: true`: the seed's cluster tests as the last step of `pulumi up` (components/verify)."""
+        from components.verify.resource import verification_command  # pulumi-command only when asked for
+
+        self.verification = verification_command(
+            self._name, self.args, password, self.membership.topology, self.membership, opts
+        )
 
     def _object(self, suffix: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
         """Declare one manifest as its typed pulumi-kubernetes resource, named `<component>-<suffix>`."""

@@ -8,64 +8,7 @@ import yaml
 from components.args import SECRET_SETTINGS, SETTINGS, ClusterArgs, ConfigError, is_strong_password, setting_fields
 from tests.harness import ROOT
 
-# (config key, bad value as stack config gives it, text the error must contain)
-BAD_VALUES = [
-    ("replicas", "0", "replicas: 0 is invalid; must be an integer >= 1"),
-    ("replicas", "-2", "replicas: -2 is invalid"),
-    ("replicas", "three", "replicas: 'three' is not an integer"),
-    ("replicas", "2.5", "replicas: '2.5' is not an integer"),
-    ("namespace", "TDengine_Test", "namespace: 'TDengine_Test' is invalid; must be a DNS-1123 label"),
-    ("namespace", "a" * 64, "at most 63 characters"),
-    ("clusterName", "-tdengine", "clusterName: '-tdengine' is invalid"),
-    ("serviceName", "taos.d", "serviceName: 'taos.d' is invalid"),
-    ("createNamespace", "yes", "createNamespace: 'yes' is not a boolean"),
-    (
-        "image",
-        "tdengine/tdengine",
-        "image: 'tdengine/tdengine' is invalid; must be <repository>:<tag> with a pinned tag",
-    ),
-    ("image", "tdengine/tdengine:latest", "not 'latest'"),
-    ("image", "Tdengine/TDengine:3.3.6.13", "image: 'Tdengine/TDengine:3.3.6.13' is invalid"),
-    ("imagePullPolicy", "Sometimes", "imagePullPolicy: 'Sometimes' is invalid; allowed: Always, IfNotPresent, Never"),
-    ("timezone", "Mars/Olympus", "timezone: 'Mars/Olympus' is invalid; must be an IANA time zone"),
-    ("serverPort", "0", "serverPort: 0 is invalid; must be a port number from 1 to 65535"),
-    ("restPort", "65536", "restPort: 65536 is invalid"),
-    ("restPort", "6030", "restPort: 6030 is invalid; it must differ from serverPort"),
-    ("storageClass", "Fast_SSD", "storageClass: 'Fast_SSD' is invalid"),
-    ("storageSize", "5GB", "storageSize: '5GB' is invalid; must be a Kubernetes quantity"),
-    ("storageSize", "0Gi", "storageSize: '0Gi' is invalid"),
-    ("logStorageSize", "lots", "logStorageSize: 'lots' is invalid"),
-    ("cpuRequest", "1 core", "cpuRequest: '1 core' is invalid"),
-    ("memoryLimit", "4gb", "memoryLimit: '4gb' is invalid"),
-    ("taosSettings", '["DEBUG_FLAG=131"]', "taosSettings: key 'DEBUG_FLAG' is invalid; keys must look like TAOS_SOME"),
-    ("taosSettings", '["TAOS_FQDN=x"]', "taosSettings: key 'TAOS_FQDN' is managed by the program"),
-    ("taosSettings", '["TAOS_DEBUG_FLAG"]', "taosSettings: entry 'TAOS_DEBUG_FLAG' is not of the form key=value"),
-    ("taosSettings", "{not json", "taosSettings: '{not json' is not a list of key=value strings"),
-    ("podManagementPolicy", "Serial", "podManagementPolicy: 'Serial' is invalid; allowed: Parallel, OrderedReady"),
-    ("antiAffinity", "strict", "antiAffinity: 'strict' is invalid; allowed: preferred, required, none"),
-    ("podDisruptionBudget", "1", "podDisruptionBudget: '1' is not a boolean"),
-    ("labels", '["app=other"]', "labels: key 'app' is a selector label managed by the program"),
-    ("labels", '["bad key=x"]', "labels: key 'bad key' is not a valid Kubernetes label key"),
-    ("labels", '["team=has space"]', "labels: value 'has space' of 'team' is not a valid label value"),
-    ("annotations", '["=x"]', "annotations: key '' is not a valid Kubernetes annotation key"),
-    ("clusterDomain", "Cluster Local", "clusterDomain: 'Cluster Local' is invalid"),
-    ("rootPassword", "", "rootPassword: <secret> is empty"),
-    ("rootPassword", "taosdata", "rootPassword: <secret> is TDengine's well-known default"),
-    ("rootPassword", "abcdefgh1", "rootPassword: <secret> is not a strong password"),
-    ("rootPassword", "Has space 123", "rootPassword: <secret> is not a strong password"),
-    ("kubeconfig", " ", "kubeconfig: <secret> is empty"),
-    ("nosuchKey", "1", "nosuchKey: unknown setting"),
-]
-
-
-@pytest.mark.parametrize(("key", "value", "message"), BAD_VALUES, ids=[f"{k}={v[:12]}" for k, v, _ in BAD_VALUES])
-def test_each_bad_value_is_named_with_what_is_allowed(key, value, message):
-    with pytest.raises(ConfigError) as err:
-        ClusterArgs.from_mapping({key: value})
-    assert message in str(err.value)
-    assert len(err.value.problems) == 1, err.value.problems
-    if key == "rootPassword" and value:
-        assert value not in str(err.value)
+# Every setting's invalid values and their messages: tests/bad_input.py, tests/test_bad_input.py.
 
 
 def test_all_problems_are_reported_together():

@@ -18,6 +18,8 @@ from components.automation import PROJECT_ROOT
 from components.cli import DECLINED, FAILED, MISSING, OK, USAGE, Runtime, main
 from tests.fake_pulumi import FakeFactory, FakeStack, Script, command_error, error_event
 from tests.sim import SimCluster
+from tests.test_verify_sim import PW as VERIFY_PW
+from tests.test_verify_sim import healthy
 
 PASSWORD = "Cl1-R00t.pw-9e2d"
 
@@ -318,3 +320,39 @@ def test_the_module_entry_point_runs_the_cli():
         timeout=60,
     )
     assert done.returncode == USAGE and "'x' is not a whole number" in done.stderr
+
+
+# -- verify ------------------------------------------------------------------------------------------------------------
+def _verify_run(tmp_path: Path, sim: SimCluster, password: str) -> Run:
+    shutil.copy(PROJECT_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.sim.yaml").write_text(
+        f"config:\n  tdengine:namespace: tdengine-test\n  tdengine:adminUrl: {sim.url}\n"
+    )
+    run = Run(tmp_path, FakeStack("sim", outputs={**deployed(3), "rootPassword": auto.OutputValue(password, True)}))
+    run.runtime.verify_kube = lambda _args, _kubeconfig: sim.kube
+    return run
+
+
+def test_verify_reports_the_cluster_and_hides_the_password(tmp_path):
+    sim = healthy()
+    try:
+        run = _verify_run(tmp_path, sim, VERIFY_PW)
+        argv = ("verify", "--stack", "sim", "--project-dir", str(tmp_path), "--tables", "3", "--rows", "5")
+        assert run(*argv) == OK
+    finally:
+        sim.stop()
+    assert "tdengine-0" in run.out and "15" in run.out  # 3 tables x 5 rows counted
+    assert "[tdengine] verify:" in run.err and VERIFY_PW not in run.out + run.err
+
+
+def test_verify_failover_is_refused_on_two_dnodes_with_exit_2(tmp_path):
+    sim = healthy(replicas=2)
+    try:
+        run = _verify_run(tmp_path, sim, VERIFY_PW)
+        assert run("verify", "--stack", "sim", "--project-dir", str(tmp_path), "--failover", "--json") == USAGE
+    finally:
+        sim.stop()
+    result = json.loads(run.out)
+    assert result["exitCode"] == USAGE and result["rows"] is None  # refused before anything was written
+    assert result["problems"][0].startswith("failover refused: the cluster has 2 dnode(s)")
+    assert "Fix: scale to 3 or more dnodes" in result["problems"][0]

@@ -17,11 +17,22 @@ from components.membership.errors import AdminTimeout, AdminUnreachable, TDengin
 
 AUTH_FAILURE = 855
 _PASSWORD_LITERAL = re.compile(r"(\bpass\s+)('[^']*'|\"[^\"]*\")", re.IGNORECASE)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+REDACTED = "<redacted>"
 
 
 def redact(sql: str) -> str:
     """The statement with any `pass '<password>'` literal replaced, for messages and logs."""
-    return _PASSWORD_LITERAL.sub(r"\1'<redacted>'", sql)
+    return _PASSWORD_LITERAL.sub(rf"\1'{REDACTED}'", sql)
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    """`text` (an answer from the server) without any of `secrets`: TDengine's parser errors quote the
+    statement back (`syntax error near "..."`), which may hold a password literal."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 class AdminClient:
@@ -46,7 +57,7 @@ class AdminClient:
         self._send(sql, timeout)
 
     def _send(self, sql: str, timeout: float | None) -> dict[str, Any]:
-        if ";" in sql.strip().rstrip(";"):
+        if ";" in _QUOTED.sub("''", sql).strip().rstrip(";"):  # a password literal may hold a ';'
             raise ValueError(f"one statement per request: {redact(sql)!r}")
         client = taosrest.RestClient(
             self.url,
@@ -66,8 +77,16 @@ class AdminClient:
                     "Authentication failure: the rootPassword in stack config is not the cluster's root password",
                     shown,
                 ) from None
-            raise TDengineError(code, str(err.msg), shown) from None
+            secrets = [m.group(2)[1:-1] for m in _PASSWORD_LITERAL.finditer(sql)] + [self._password]
+            raise TDengineError(code, _scrub(str(err.msg), secrets), shown) from None
         except taosrest.HTTPError as err:
+            if err.status_code == 401:  # a wrong password with httpCodeServerError (reference §8): not transient
+                raise TDengineError(
+                    AUTH_FAILURE,
+                    f"Authentication failure: taosAdapter at {self.url} answered HTTP 401 ({err.msg}); the "
+                    "rootPassword in stack config is not the cluster's root password",
+                    shown,
+                ) from None
             raise AdminUnreachable(
                 f"taosAdapter at {self.url} answered HTTP {err.status_code} ({err.msg}) to: {shown}"
             ) from None

@@ -32,12 +32,13 @@ class AdminTimeout(AdminUnreachable):
 
 
 class ScaleDownRefused(MembershipError):
-    """A preflight check failed before anything was changed."""
+    """A preflight check failed before anything was changed (`action`: a scale-down, or any change
+    that would leave fewer than 3 dnodes unacknowledged)."""
 
-    def __init__(self, reason: str, fix: str) -> None:
+    def __init__(self, reason: str, fix: str, action: str = "scale-down") -> None:
         self.reason = reason
         self.fix = fix
-        super().__init__(f"scale-down refused: {reason}. Nothing was changed. Fix: {fix}")
+        super().__init__(f"{action} refused: {reason}. Nothing was changed. Fix: {fix}")
 
 
 class MemberNotDrained(MembershipError):

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from components.membership import plan
@@ -55,7 +55,7 @@ class Connection:
 
     naming: Naming
     rest_port: int
-    password: str
+    password: str = field(repr=False)
     admin_url: str = ""
     statement_timeout: float = 30.0
 
@@ -177,12 +177,12 @@ def drain_one(s: Session, pod: str, remaining: list[str], options: plan.DrainOpt
         if now - last_change >= options.stall_timeout:
             raise MemberNotDrained(
                 f"drain of {pod} stalled: no vnode moved for {now - last_change:.0f}s (stallTimeoutSeconds). "
-                f"Observed: {observed}. The drop goes on in TDengine; re-run `pulumi up` to keep waiting."
+                f"Observed: {observed}. {_resume_hint(dnode, pod, naming.namespace)}"
             )
         if now >= deadline:
             raise MemberNotDrained(
                 f"drain of {pod} did not finish within {options.drain_timeout:g}s (drainTimeoutSeconds). "
-                f"Observed: {observed}. The drop goes on in TDengine; re-run `pulumi up` to keep waiting."
+                f"Observed: {observed}. {_resume_hint(dnode, pod, naming.namespace)}"
             )
         if step.kind == "wait":
             time.sleep(options.poll_interval)
@@ -212,9 +212,23 @@ def _drop_dnode(s: Session, pod: str, step: plan.Step, progress: Progress) -> No
         if err.code in CONTINUES_IN_BACKGROUND:
             progress(f"{pod}: {err.message}; polling")
         elif err.code not in (DNODE_NOT_EXIST, DNODE_IN_DROPPING):
-            raise MembershipError(f"{sql} for {pod} failed: {err}; nothing else was changed for it") from None
+            raise MembershipError(
+                f"{sql} for {pod} failed: {err}; nothing else was changed for it. Fix: resolve what TDengine "
+                "names (a conflicting transaction: wait until 'show transactions' lists none), then re-run "
+                "`pulumi up`; it resumes from the cluster's state"
+            ) from None
     except AdminUnreachable as err:
         progress(f"{pod}: {sql}: {err}; polling")
+
+
+def _resume_hint(dnode: Dnode, pod: str, namespace: str) -> str:
+    """After a wait ran out: the drop goes on by itself, unless the departing dnode is down."""
+    if dnode.is_online:
+        return "The drop goes on in TDengine; re-run `pulumi up` to keep waiting."
+    return (
+        f"dnode {dnode.id} is offline, so no vnode can be copied from it: bring pod {pod} back "
+        f"(kubectl -n {namespace} get pod {pod}); the drop goes on then; re-run `pulumi up` to keep waiting."
+    )
 
 
 def _observed(state: ClusterState, dnode: Dnode, pod: str) -> str:

@@ -1,7 +1,8 @@
 """`KubernetesApi`: the only module that talks to Kubernetes.
 
 It implements `kube_types.KubeOps` with the official `kubernetes` client: list the StatefulSet's pods and
-PVCs, delete a PVC, and port-forward to a pod. It is configured only from a kubeconfig (path or content)
+PVCs, delete a PVC, and port-forward to a pod; and `kube_types.PodOps` for `verify`: exec in a pod, delete
+a pod. It is configured only from a kubeconfig (path or content)
 and context, or in-cluster config, so the same code runs against any API server, a test one included.
 
 Each instance owns a private `ApiClient`, created on first use (constructing does no I/O) and never stored
@@ -28,7 +29,8 @@ from kubernetes.client.rest import ApiException
 from kubernetes.stream import portforward
 
 from .errors import MembershipError
-from .kube_types import PodInfo, PvcInfo, pod_ordinal, pvc_ordinal
+from .kube_exec import exit_code, run_exec
+from .kube_types import ExecResult, PodInfo, PvcInfo, pod_ordinal, pvc_ordinal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -105,6 +107,27 @@ class KubernetesApi:
         except KubeError as e:
             if e.status != 404:  # already gone: the delete is idempotent
                 raise
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        self._call(
+            f"delete pod {namespace}/{name}",
+            lambda api: api.delete_namespaced_pod(name, namespace, _request_timeout=self._timeout),
+        )
+
+    def exec_in_pod(
+        self, namespace: str, pod: str, command: list[str], stdin: str = "", timeout: float = 600.0
+    ) -> ExecResult:
+        action = f"exec in pod {namespace}/{pod}"
+        # `stream` swaps `api_client.request` while it connects: a client of its own, as for port-forward.
+        api = client.CoreV1Api(client.ApiClient(self._api().api_client.configuration))
+        try:
+            out, err, status = self._translate(action, lambda: run_exec(api, namespace, pod, command, stdin, timeout))
+        finally:
+            api.api_client.close()
+        code = exit_code(status)
+        if isinstance(code, str):
+            raise KubeError(action, 0, code)
+        return ExecResult(code, out, err)
 
     @contextmanager
     def port_forward(self, namespace: str, pod: str, port: int) -> Iterator[str]:

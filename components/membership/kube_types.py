@@ -57,6 +57,32 @@ class KubeOps(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command run in a pod's container left: its exit code and output."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class PodOps(KubeOps, Protocol):
+    """`KubeOps` plus what the `verify` command does to pods: run a command in one, delete one.
+    A separate protocol so the membership provider's fakes need not grow these."""
+
+    def exec_in_pod(
+        self, namespace: str, pod: str, command: list[str], stdin: str = "", timeout: float = 600.0
+    ) -> ExecResult:
+        """Run `command` (argv, no shell) in the pod's container; `stdin` is written first. Raises on
+        API failures and when the command does not exit within `timeout` seconds; a non-zero exit is a
+        result, not an error."""
+        ...
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        """Delete one pod (its StatefulSet recreates it on the same volumes); a missing pod is an error."""
+        ...
+
+
 def pod_ordinal(pod_name: str, statefulset: str) -> int | None:
     """The ordinal of `<statefulset>-<n>`, or None for a pod of something else."""
     m = re.fullmatch(re.escape(statefulset) + r"-(\d+)", pod_name)

@@ -51,6 +51,17 @@ def departing_pods(state: ClusterState, naming: Naming, old_members: list[str], 
     return sorted(leaving, key=naming.ordinal, reverse=True)
 
 
+def preflight_size(target: int, options: DrainOptions, action: str = "scale-down") -> None:
+    """Fewer than 3 dnodes means fewer than 3 mnodes, so one more loss stops the cluster: in every
+    direction (create, scale-up, scale-down, no change) only with the acknowledgement."""
+    if target < MNODE_TARGET and not options.allow_fewer_than_three:
+        raise ScaleDownRefused(
+            f"the target of {target} dnodes leaves fewer than 3 mnodes, so losing one more dnode stops the cluster",
+            "keep replicas >= 3, or set allowFewerThanThreeDnodes: true to acknowledge it",
+            action,
+        )
+
+
 def preflight_scale_down(
     state: ClusterState, naming: Naming, departing: list[str], remaining: list[str], options: DrainOptions
 ) -> None:
@@ -66,13 +77,18 @@ def preflight_scale_down(
             f"but the target is {target} (TDengine would stop with 'Out of dnodes' mid-way)",
             f"keep replicas >= {db.replica}, or drop or re-create database {db.name!r} with a lower replica",
         )
-    if target < MNODE_TARGET and not options.allow_fewer_than_three:
-        raise ScaleDownRefused(
-            f"the target of {target} dnodes leaves fewer than 3 mnodes, so losing one more dnode stops the cluster",
-            "keep replicas >= 3, or set allowFewerThanThreeDnodes: true to acknowledge it",
-        )
+    preflight_size(target, options)
     departing_fqdns = {naming.fqdn(p) for p in departing}
+    kept = {naming.fqdn(p): p for p in remaining}
     for dnode in state.dnodes:
+        if dnode.is_dropping and dnode.fqdn in kept:
+            pod = kept[dnode.fqdn]
+            raise ScaleDownRefused(
+                f"dnode {dnode.id} of {pod}, which the new replicas keep, is being dropped by someone else or by "
+                "an earlier scale-down, and TDengine cannot cancel a drop",
+                f"set replicas to {naming.ordinal(pod)} or fewer and run `pulumi up` to let the drop finish, then "
+                f"scale up again ({pod} then joins as a new dnode on a new volume)",
+            )
         if dnode.is_dropping and dnode.fqdn not in departing_fqdns:
             raise ScaleDownRefused(
                 f"dnode {dnode.id} ({dnode.endpoint}) is being dropped by someone else",

@@ -3,8 +3,15 @@
 Pulumi glue only. `check` and `diff` are pure (preview runs them in CI with no cluster) and tolerate
 unknowns; `create`/`update`/`delete` parse props into `MembershipProps` and call `execute.py`.
 Providers are stateless and importable by reference, so `__provider` is a constant string that
-captures no secret. The root password and kubeconfig arrive as secret inputs and are never returned
-in outputs, so the state holds them only in encrypted inputs.
+captures no secret. The root password and kubeconfig arrive as secret inputs (plain text to this host,
+which tells the engine it does not accept secrets).
+
+The kubeconfig is never returned in outputs. The root password is, under the same key `rootPassword`:
+`update` must know the password the cluster had before a change in stack config to rotate it, and the
+engine passes a dynamic provider only the old OUTPUTS (`olds`), never the old inputs. The engine stores
+that output encrypted twice over: the same-named input is secret (it re-marks such outputs secret for a
+provider that does not accept secrets, pulumi#13260) and the resources list it in
+`additional_secret_outputs`. Any other output derived from it would not be secret, so none exists.
 """
 
 from __future__ import annotations
@@ -19,14 +26,17 @@ import pulumi
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from components.membership import execute
+from components.membership import auth, execute
 from components.membership.errors import MembershipError
 from components.membership.kube_types import KubeOps
-from components.membership.plan import DrainOptions
+from components.membership.plan import DrainOptions, preflight_size
 from components.membership.topology import Naming
 
 SECRET_PROPS = ("rootPassword", "kubeconfig")
-"""Inputs that never appear in outputs."""
+"""Secret inputs: listed in `additional_secret_outputs`, so the engine stores them encrypted if output."""
+NEVER_OUTPUT = ("kubeconfig",)
+"""Secret inputs never returned (`delete` gets the stack's kubeconfig through `configure` instead); the other,
+rootPassword, stays in outputs under its own key: the old password, for rotating it on update."""
 IDENTITY_PROPS = ("namespace", "statefulset", "service", "clusterDomain", "serverPort")
 """Inputs naming the cluster; changing them means another cluster (replace)."""
 COMPUTED = ("drained", "topology", "kubeconfigSet")
@@ -42,8 +52,8 @@ class MembershipProps:
     templates: list[str]
     admin_url: str
     kube_context: str
-    kubeconfig: str
-    password: str
+    kubeconfig: str = dataclasses.field(repr=False)
+    password: str = dataclasses.field(repr=False)
     options: DrainOptions
     ready_timeout: float
     statement_timeout: float
@@ -93,9 +103,10 @@ KUBE_FACTORY: Callable[[MembershipProps], KubeOps] = default_kube
 
 
 def _public(props: dict[str, Any], **computed: Any) -> dict[str, Any]:
-    """Outputs: the inputs without secrets, plus whether a kubeconfig was given (so `delete`, which sees
-    only outputs, knows it must find that kubeconfig again rather than use the ambient one)."""
-    public = {k: v for k, v in props.items() if k not in SECRET_PROPS}
+    """Outputs: the inputs without the kubeconfig (the password stays, under its secret-marked key), plus
+    whether a kubeconfig was given (so `delete`, which sees only outputs, knows it must find that
+    kubeconfig again rather than use the ambient one)."""
+    public = {k: v for k, v in props.items() if k not in NEVER_OUTPUT}
     return {**public, "kubeconfigSet": bool(props.get("kubeconfig")), **computed}
 
 
@@ -112,7 +123,9 @@ def _check(news: dict[str, Any]) -> dynamic.CheckResult:
 
 
 def _diff(olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-    ignored = {"__provider", *SECRET_PROPS, *COMPUTED}
+    """A changed rootPassword is an update (which rotates it); state without one (written before the
+    password was kept) counts as changed too, so the next run records it."""
+    ignored = {"__provider", *NEVER_OUTPUT, *COMPUTED}
     keys = (set(olds) | set(news)) - ignored
     changed = sorted(k for k in keys if isinstance(news.get(k), Unknown) or not _same(olds.get(k), news.get(k)))
     replaces = [k for k in changed if k in IDENTITY_PROPS]
@@ -143,14 +156,18 @@ class DnodeDecommissionProvider(_MembershipProvider):
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         p = MembershipProps.parse(props)
+        preflight_size(len(p.members), p.options, "create")  # before the StatefulSet exists
         return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", _public(props, drained=[]))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         p = MembershipProps.parse(news)
         old_members = [str(m) for m in olds.get("members") or []]
+        grow = len(p.members) - len(old_members)
+        preflight_size(len(p.members), p.options, "scale-up" if grow > 0 else "scale-down" if grow < 0 else "update")
         kube = KUBE_FACTORY(p)
         drained: list[str] = []
         with execute.session(p.connection(), kube, p.members) as s:
+            auth.ensure_root_password(s, _previous_password(olds), time.monotonic() + p.options.drain_timeout)
             if len(p.members) < len(old_members) or _beyond(p, old_members):
                 drained = execute.drain(s, old_members, p.members, p.options)
             if len(p.members) > len(old_members):
@@ -192,17 +209,26 @@ class ClusterMembershipProvider(_MembershipProvider):
     its output is the live topology."""
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        """The first connection: a cluster still on TDengine's default password gets the configured one."""
         p = MembershipProps.parse(props)
-        return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", self._converge(p, props))
+        return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", self._converge(p, props, None))
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        return dynamic.UpdateResult(self._converge(MembershipProps.parse(news), news))
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        p = MembershipProps.parse(news)
+        return dynamic.UpdateResult(self._converge(p, news, _previous_password(olds)))
 
-    def _converge(self, p: MembershipProps, props: dict[str, Any]) -> dict[str, Any]:
+    def _converge(self, p: MembershipProps, props: dict[str, Any], previous: str | None) -> dict[str, Any]:
         kube = KUBE_FACTORY(p)
         with execute.session(p.connection(), kube, p.members) as s:
+            auth.ensure_root_password(s, previous, time.monotonic() + p.ready_timeout)
             state = execute.converge(s, p.members, p.templates, p.ready_timeout, p.options.poll_interval)
         return _public(props, topology=execute.topology(state, p.naming))
+
+
+def _previous_password(olds: dict[str, Any]) -> str | None:
+    """The password this resource's last successful run left the cluster with (its own secret output)."""
+    previous = olds.get("rootPassword")
+    return previous if isinstance(previous, str) and previous else None
 
 
 def _beyond(p: MembershipProps, old_members: list[str]) -> bool:

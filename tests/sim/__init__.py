@@ -14,7 +14,13 @@ replays the real transcript (tests/test_sim_replay.py). Where it departs, and wh
 - not simulated: answers without an mnode majority, `GET /rest/login`, `create snode`, `show vnodes`,
   `kill transaction`, and the automatic 981 after repeated action failures (only the fault injects it);
 - a pod started on a dropped dnode's PVC is Running but never Ready (the image's crash loop); its taosd
-  still heartbeats, so a manual `create dnode` shows offline / `dnodeId not match` as observed.
+  still heartbeats, so a manual `create dnode` shows offline / `dnodeId not match` as observed;
+- user data (data.py): writes and reads go through the vgroup leader; a vgroup whose leader's taosd stopped
+  has none for `election_seconds`, then its lowest serving member leads (with a majority); meanwhile they
+  fail with 0x090C "Sync leader is unreachable", a code from TDengine's error-code table (the reference is
+  silent); tables land in vgroups round robin (TDengine hashes names); `ins_tables` lists user tables only;
+- taosBenchmark (bench.py) is emulated in command-line mode for `FakeKube.exec_in_pod`; its output imitates
+  the real tool's settings dump (password included) and summary lines, not their exact text.
 """
 
 from tests.sim.cluster import SimCluster, Snapshot

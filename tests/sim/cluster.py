@@ -134,6 +134,11 @@ class SimCluster:
         """CREATE DATABASE through the model (not logged as a REST request); raises SqlError."""
         ops.create_database(self.cluster, name, replica, vgroups)
 
+    def set_root_password(self, password: str) -> None:
+        """ALTER USER root PASS through the model (an operator in a taos shell; not logged as a REST
+        request); raises SqlError as the statement would."""
+        ops.alter_password(self.cluster, "root", password)
+
     def dnode_id(self, ordinal: int) -> int | None:
         """The id of the dnode whose endpoint is pod `ordinal`'s, if it is in the cluster."""
         with self.cluster.lock:

@@ -29,6 +29,7 @@ ONLY_TWO_MNODES = 1044
 ONLY_WHEN_OFFLINE = 1046
 SINGLE_REPLICA_UNSAFE = 1333
 VNODE_OFFLINE = 1345
+SYNC_NOT_LEADER = 2316
 SYNTAX_ERROR = 9728
 INCOMPLETE_SQL = 9729
 INVALID_COLUMN = 9730
@@ -69,6 +70,7 @@ MESSAGES: dict[int, str] = {
         "please use drop dnode <id> unsafe to execute"
     ),
     VNODE_OFFLINE: "Vnode is offline",
+    SYNC_NOT_LEADER: "Sync leader is unreachable",  # 0x090C; TDengine error-code doc: "during election"
     SYNTAX_ERROR: "syntax error near",
     INCOMPLETE_SQL: "Incomplete SQL statement",
     INVALID_COLUMN: "Invalid column name",

@@ -1,4 +1,4 @@
-"""Fault injection: slow or failing HTTP answers, background drop errors, stalled moves, no listener.
+"""Fault injection: slow or failing HTTP answers, TDengine errors, background drop errors, stalled moves, no listener.
 
 Every fault is bounded by a count (or switched off explicitly), thread-safe, and leaves a trace in
 the request log, so a test can both provoke a failure and check what the client saw.
@@ -24,6 +24,7 @@ class Faults:
         self._lock = threading.Lock()
         self._delays: list[_Rule] = []
         self._http: list[_Rule] = []
+        self._sql: list[_Rule] = []
         self._background: list[tuple[int, float, list[int]]] = []
         self._stalled = False
         self._unreachable = False
@@ -40,6 +41,12 @@ class Faults:
         """Answer the next `times` matching requests with this HTTP status without executing them."""
         with self._lock:
             self._http.append(_Rule(re.compile(pattern, re.IGNORECASE | re.DOTALL), float(status), times))
+
+    def sql_error(self, code: int, pattern: str = ".*", times: int = 1) -> None:
+        """Answer the next `times` matching statements with this TDengine error (HTTP 200, `code`/`desc`)
+        after the auth check, without executing them."""
+        with self._lock:
+            self._sql.append(_Rule(re.compile(pattern, re.IGNORECASE | re.DOTALL), float(code), times))
 
     def drop_background_error(self, code: int = 981, after_seconds: float = 0.1, times: int = 1) -> None:
         """The next `times` DROP DNODE transactions answer `code` ('will continue in the background')
@@ -66,6 +73,7 @@ class Faults:
         with self._lock:
             self._delays.clear()
             self._http.clear()
+            self._sql.clear()
             self._background.clear()
             self._stalled = False
         self.unreachable(False)
@@ -86,6 +94,11 @@ class Faults:
     def take_http_error(self, sql: str) -> int | None:
         with self._lock:
             return _take(self._http, sql)
+
+    def take_sql_error(self, sql: str) -> int | None:
+        with self._lock:
+            got = _take(self._sql, sql)
+            return None if got is None else int(got)
 
     def take_delay(self, sql: str) -> float | None:
         with self._lock:

@@ -1,9 +1,11 @@
 """A fake Kubernetes for one StatefulSet: pods, PVCs (with the taosd data dir on them), port-forward.
 
 Implements `components.membership.kube_types.KubeOps` in memory and adds the controls a test needs
-(`scale`, `crash_pod`, `restart_pod`). It also records the data-safety violations only Kubernetes
-can commit: removing a pod whose dnode still holds vnodes (the seed's "common error 1") and deleting
-the PVC of a dnode that is still in the cluster.
+(`scale`, `crash_pod`, `restart_pod`, `relay_forwards`, `cut_forwards`), and `kube_types.PodOps` for
+`verify`: `exec_in_pod` (taosBenchmark, see bench.py) and `delete_pod` (the StatefulSet recreates the pod
+on its PVC after `terminate_seconds`). It also records the data-safety
+violations only Kubernetes can commit: removing a pod whose dnode still holds vnodes (the seed's "common
+error 1") and deleting the PVC of a dnode that is still in the cluster.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from components.membership.kube_types import PodInfo, PvcInfo, pvc_ordinal
-from tests.sim import ops
+from components.membership.kube import KubeError
+from components.membership.kube_types import ExecResult, PodInfo, PvcInfo, pod_ordinal, pvc_ordinal
+from tests.sim import bench, ops
 from tests.sim.clock import Scheduler
+from tests.sim.forward import Relay
 from tests.sim.model import Cluster, DataDir, Taosd
 
 
@@ -55,6 +59,14 @@ class FakeKube:
         self._pvcs: dict[str, _Pvc] = {}
         self.replicas = 0
         self.url = url
+        self.forwards: list[str] = []
+        """The pod of every port-forward opened, in order."""
+        self._relay = False
+        self._relays: list[Relay] = []
+        self.terminate_seconds = 2 * cluster.cfg.pod_start_seconds
+        """`delete_pod`: how long a deleted pod stays Terminating before the controller replaces it."""
+        self.execs: list[tuple[str, list[str]]] = []
+        """(pod, command) of every exec, in order (stdin is not kept: it carries the password)."""
         templates = self._cfg.templates
         self._data_template = "taosdata" if "taosdata" in templates else templates[0]
 
@@ -103,9 +115,62 @@ class FakeKube:
             raise PodNotReady(f'pods "{pod}" not found in namespace {namespace!r}')
         if not ready[pod]:
             raise PodNotReady(f"unable to forward port: pod {pod} is not ready")
-        yield self.url
+        self.forwards.append(pod)
+        if not self._relay:
+            yield self.url
+            return
+        host, _, port = self.url.removeprefix("http://").rpartition(":")
+        relay = Relay((host, int(port)))
+        self._relays.append(relay)
+        try:
+            yield relay.url
+        finally:
+            relay.close()
+            self._relays.remove(relay)
+
+    # -- PodOps ---------------------------------------------------------------------------------------
+    def exec_in_pod(
+        self, namespace: str, pod: str, command: list[str], stdin: str = "", timeout: float = 600.0
+    ) -> ExecResult:
+        action = f"exec in pod {namespace}/{pod}"
+        with self._c.lock:
+            found = self._find(namespace, pod, action)
+            if found.proc is None or not found.proc.running or found.deleting:
+                raise KubeError(action, 400, f'container "tdengine" in pod "{pod}" is not running')
+            self.execs.append((pod, list(command)))
+        code, out, err = bench.run_in_pod(self._c, command, stdin)
+        return ExecResult(code, out, err)
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        """`kubectl delete pod` (no --wait): taosd stops now, the pod is Terminating, and the StatefulSet
+        controller creates it again, on the same PVC, `terminate_seconds` later."""
+        with self._c.lock:
+            pod = self._find(namespace, name, f"delete pod {namespace}/{name}")
+            if pod.deleting:
+                return
+            pod.deleting = True
+            if pod.proc is not None:
+                self._c.stop_taosd(pod.proc)
+        self._sched.call_later(self.terminate_seconds, lambda: self._gone(pod))
+
+    def _find(self, namespace: str, name: str, action: str) -> _Pod:
+        ordinal = pod_ordinal(name, self._cfg.statefulset) if namespace == self._cfg.namespace else None
+        pod = self._pods.get(ordinal) if ordinal is not None else None
+        if pod is None:
+            raise KubeError(action, 404, f'pods "{name}" not found')
+        return pod
 
     # -- test controls -----------------------------------------------------------------------------
+    def relay_forwards(self, on: bool = True) -> None:
+        """Port-forwards opened from now on get a local port of their own (a relay) that `cut_forwards` kills."""
+        self._relay = on
+
+    def cut_forwards(self) -> None:
+        """Every open relayed port-forward dies now, as when kubectl's forward is lost: requests in flight
+        are cut (the server keeps running them) and its local port refuses connections."""
+        for relay in list(self._relays):
+            relay.close()
+
     def pods(self) -> list[PodInfo]:
         with self._c.lock:
             return [self._info(p) for _, p in sorted(self._pods.items())]

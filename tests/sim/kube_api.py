@@ -7,6 +7,8 @@ the one namespace, StatefulSet and volumeClaimTemplates it was configured with:
     GET    /api/v1/namespaces/{ns}/persistentvolumeclaims        PersistentVolumeClaimList
     DELETE /api/v1/namespaces/{ns}/persistentvolumeclaims/{name} the PVC, or a 404 Status
     GET    /api/v1/namespaces/{ns}/pods/{pod}/portforward?ports=N   WebSocket (v4.channel.k8s.io), see kube_api_ws.py
+    GET    /api/v1/namespaces/{ns}/pods/{pod}/exec?command=..       WebSocket, see kube_api_exec.py (`exec_in_pod`)
+    DELETE /api/v1/namespaces/{ns}/pods/{name}                      the backend's `delete_pod`, or a 404 Status
 
 Anything else is a 404 Status; a wrong bearer token is a 401 Status. `fail(path, code)` makes one path answer
 an error Status (403 by default). `requests` records every request as (method, path without query).
@@ -26,11 +28,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from components.membership.kube_types import KubeOps, PodInfo, PvcInfo
 
+from .kube_api_exec import serve_exec
 from .kube_api_ws import serve_port_forward
 
 TIMESTAMP = "2024-01-01T00:00:00Z"
 _REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict"}
-_ROUTE = re.compile(r"/api/v1/namespaces/([^/]+)/(pods|persistentvolumeclaims)(?:/([^/]+))?(/portforward)?")
+_ROUTE = re.compile(r"/api/v1/namespaces/([^/]+)/(pods|persistentvolumeclaims)(?:/([^/]+))?(/portforward|/exec)?")
 
 
 def kubeconfig_for(url: str, token: str = "fake-token", namespace: str = "default") -> str:
@@ -230,7 +233,31 @@ def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 obj = pvc_object(namespace, found[0])
                 obj["metadata"]["deletionTimestamp"] = TIMESTAMP
                 self._send(200, obj)
-            elif resource == "pods" and name and forward and method == "GET":
+            elif resource == "pods" and name and not forward and method == "DELETE" and _has(api, "delete_pod"):
+                pods = {p.name: p for p in api.backend.list_pods(namespace, api.statefulset)} if mine else {}
+                if name not in pods:
+                    self._send(404, status_object(404, f'pods "{name}" not found', name, "pods"))
+                    return
+                api.backend.delete_pod(namespace, name)
+                obj = pod_object(namespace, api.statefulset, pods[name])
+                obj["metadata"]["deletionTimestamp"] = TIMESTAMP
+                self._send(200, obj)
+            elif resource == "pods" and name and forward == "/exec" and _has(api, "exec_in_pod"):
+                pods = api.backend.list_pods(namespace, api.statefulset) if mine else []
+                if name not in {p.name for p in pods}:
+                    self._send(404, status_object(404, f'pods "{name}" not found', name, "pods"))
+                    return
+                query = parse_qs(url.query)
+                command = query.get("command", [])
+                self.close_connection = True
+                backend = api.backend
+
+                def run(stdin: str) -> tuple[int, str, str]:
+                    result = backend.exec_in_pod(namespace, name, command, stdin)
+                    return result.exit_code, result.stdout, result.stderr
+
+                serve_exec(self, command, query.get("stdin", ["false"])[0].lower() in ("true", "1"), run)
+            elif resource == "pods" and name and forward == "/portforward" and method == "GET":
                 pods = api.backend.list_pods(namespace, api.statefulset) if mine else []
                 if name not in {p.name for p in pods}:
                     self._send(404, status_object(404, f'pods "{name}" not found', name, "pods"))
@@ -252,6 +279,11 @@ def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 self._send(404, status_object(404, "the server could not find the requested resource"))
 
     return Handler
+
+
+def _has(api: FakeKubeApi, method: str) -> bool:
+    """Whether the backend implements this `PodOps` method (the membership tests' stores do not)."""
+    return callable(getattr(api.backend, method, None))
 
 
 def _list(kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -100,6 +100,8 @@ class Vgroup:
     table_times: list[float] = field(default_factory=list)
     applied: int = 0
     fresh: bool = True
+    lost_at: float | None = None
+    """When the leader stopped serving (its taosd died or its dnode went offline); None while it serves."""
 
     def tables(self, now: float, delay: float) -> int:
         """Tables as ins_vgroups counts them: from vnode load reports, one status interval late."""
@@ -112,6 +114,20 @@ class Database:
     replica: int
     vgroup_ids: list[int]
     create_time: float
+    tables: dict[str, Table] = field(default_factory=dict)
+    """User tables (child and normal) by name; see `data.py`."""
+    stables: set[str] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class Table:
+    """A child or normal table: the vgroup holding it and the rows written to it."""
+
+    name: str
+    vgroup_id: int
+    create_time: float
+    stable: str | None = None
+    rows: int = 0
 
 
 @dataclass(eq=False)
@@ -227,14 +243,28 @@ class Cluster:
             voters[0].role_time = now
             self.leader_lost_at = None
 
+    def serving(self, d: Dnode, now: float) -> bool:
+        """Online and its taosd running: its vnodes can lead (a dead process stops at once, before the
+        mnode notices the missing status messages)."""
+        return self.is_online(d, now) and d.proc is not None and d.proc.running
+
     def _elect_vgroup_leaders(self, now: float) -> None:
+        """A vgroup whose leader stopped serving has none for `election_seconds`, then the lowest
+        serving member leads if a majority of members serves (raft)."""
         for vg in self.vgroups.values():
             leader = self.dnodes.get(vg.leader)
-            if leader is not None and self.is_online(leader, now) and vg.leader in vg.members:
+            if leader is not None and self.serving(leader, now) and vg.leader in vg.members:
+                vg.lost_at = None
                 continue
-            up = [m for m in vg.members if m in self.dnodes and self.is_online(self.dnodes[m], now)]
+            if vg.lost_at is None:
+                stopped = leader.proc.stopped_at if leader is not None and leader.proc is not None else None
+                vg.lost_at = stopped if stopped is not None else now
+            if now - vg.lost_at < self.cfg.election_seconds:
+                continue
+            up = [m for m in vg.members if m in self.dnodes and self.serving(self.dnodes[m], now)]
             if up and len(up) * 2 > len(vg.members):
                 vg.leader = up[0]
+                vg.lost_at = None
 
     # -- derived views ----------------------------------------------------------------------------
     def vnodes_of(self, dnode_id: int) -> int:

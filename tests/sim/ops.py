@@ -184,9 +184,8 @@ def insert_rows(c: Cluster, db: str, rows: int) -> int:
 
 
 def alter_password(c: Cluster, user: str, password: str) -> None:
-    """ALTER USER root PASS: 3.3.6+ strong-password rules (§7, §13); 'taosdata' always passes."""
-    if user != "root":
-        raise SqlError(codes.USER_NOT_EXIST)
+    """ALTER USER root PASS: 3.3.6+ strong-password rules (§7, §13); 'taosdata' always passes. The parser
+    checks the password before the mnode looks the user up, so a bad password wins over a bad user."""
     if password != "taosdata":
         if len(password) < 8:
             raise SqlError(codes.PASSWD_TOO_SHORT)
@@ -201,6 +200,8 @@ def alter_password(c: Cluster, user: str, password: str) -> None:
         allowed = all(re.fullmatch(r"[A-Za-z0-9]", ch) or ch in _SPECIAL for ch in password)
         if not allowed or sum(classes) < 3:
             raise SqlError(codes.INVALID_PASSWD)
+    if user != "root":
+        raise SqlError(codes.USER_NOT_EXIST)
     with c.lock:
         c.password = password
 

@@ -100,6 +100,10 @@ class RestFront:
         box = [""]
         try:
             ops.check_auth(self.cluster, user, password)
+            injected = self.faults.take_sql_error(text)
+            if injected is not None:
+                box[0] = f"sql_error:{injected}"
+                raise SqlError(injected)
             result = sql.execute(self.cluster, text, route.group("db"), on_drop=self._drop_waiter(box))
         except SqlError as e:
             return 200, {"code": e.code, "desc": e.desc, "timing": _ns(started)}, box[0]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.sim import codes, ops, tables, trans
+from tests.sim import codes, data, ops, tables, trans
 from tests.sim.codes import SqlError
 from tests.sim.model import Cluster
 
@@ -129,6 +129,8 @@ def execute(
     if head == "show":
         return _show(c, p, db)
     if head == "select":
+        if p.peek("count"):
+            return _count(c, p, db)
         return _select(c, p)
     if head == "use":
         p.name()
@@ -147,7 +149,10 @@ def execute(
         ops.alter_password(c, user, pw)
         return Result()
     p.kw("into")
-    tdb, _ = p.qualified()
+    tdb, table = p.qualified()
+    if p.accept("("):  # a column list: its names are not modelled
+        while not p.accept(")"):
+            p.take("id", "bq", "op")
     p.kw("values")
     groups = 0
     while p.accept("("):
@@ -159,7 +164,7 @@ def execute(
     if groups == 0:
         raise p.error()
     p.end()
-    return Result(affected=ops.insert_rows(c, _db(tdb or db), groups))
+    return Result(affected=data.insert(c, _db(tdb or db), table, groups))
 
 
 def _db(db: str | None) -> str:
@@ -189,6 +194,18 @@ def _show(c: Cluster, p: Parser, db: str | None) -> Result:
     p.kw("vgroups")
     p.end()
     return Result(tables.VGROUP_COLS, tables.vgroup_rows(c, what))
+
+
+def _count(c: Cluster, p: Parser, db: str | None) -> Result:
+    """SELECT COUNT(*) FROM [db.]<table or super table>."""
+    p.kw("count")
+    p.kw("(")
+    p.kw("*")
+    p.kw(")")
+    p.kw("from")
+    tdb, table = p.qualified()
+    p.end()
+    return Result(data.COUNT_COLS, [[data.count(c, _db(tdb or db), table)]])
 
 
 def _select(c: Cluster, p: Parser) -> Result:
@@ -238,11 +255,11 @@ def _create(c: Cluster, p: Parser, db: str | None) -> Result:
         p.kw("not")
         p.kw("exists")
     if what == "table":
-        tdb, _ = p.qualified()
+        tdb, table = p.qualified()
         p.kw("(")
         while p.i < len(p.toks):
             p.i += 1  # column definitions and options are accepted, not modelled
-        ops.create_table(c, _db(tdb or db))
+        data.create_table(c, _db(tdb or db), table)
         return Result()
     name = p.name()
     opts = {"replica": 1, "vgroups": 2}

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.sim import codes
+from tests.sim import codes, data
 from tests.sim.clock import iso_ms
 from tests.sim.codes import SqlError
 from tests.sim.model import Cluster
@@ -152,6 +152,7 @@ SYSTEM_TABLES: dict[str, tuple[list[Column], Callable[[Cluster], list[list[Any]]
     "information_schema.ins_databases": (DB_COLS, db_rows),
     "information_schema.ins_vgroups": (VGROUP_COLS, vgroup_rows),
     "performance_schema.perf_trans": (TRANS_COLS, trans_rows),
+    "information_schema.ins_tables": (data.TABLE_COLS, data.table_rows),
 }
 
 

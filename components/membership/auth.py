@@ -1,0 +1,136 @@
+"""The root password: make the cluster's root password the configured one before any other statement.
+
+Why: images before 3.3.6.6 ignore TAOS_ROOT_PASSWORD, so a new cluster may still have TDengine's public
+default `taosdata`, and a changed `rootPassword` in stack config must change the cluster's password too.
+On every connection the provider first tries the configured password. Only when TDengine refuses it
+(855) does it try, in order, the password recorded in the state by this resource's last successful run
+(its secret `rootPassword` output, which the engine passes back as `olds`) and the default; the one that
+works runs `alter user root pass`, and the configured password is then verified.
+
+Passwords are never shown: progress lines name only which password was in use, and statements appear in
+messages redacted (`admin.redact`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from components.membership.admin import AUTH_FAILURE, AdminClient
+from components.membership.errors import AdminUnreachable, MemberNotDrained, MembershipError, TDengineError
+from components.membership.execute import Progress, Session, stderr_progress
+from components.membership.topology import MNODES_SQL
+
+DEFAULT_PASSWORD = "taosdata"
+"""TDengine's well-known default root password (what images before 3.3.6.6 leave in place)."""
+PROBE_SQL = MNODES_SQL
+"""A cheap read that needs a valid login; its answer is ignored."""
+_FORBIDDEN = "'\"`\\"
+_RETRY_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A password to try when the configured one is refused, with how messages name it."""
+
+    label: str
+    password: str
+
+
+def fallbacks(configured: str, previous: str | None) -> list[Candidate]:
+    """Pure: what to try, in order, after TDengine refused the configured password."""
+    out: list[Candidate] = []
+    if previous and previous != configured:
+        out.append(Candidate("the previous rootPassword recorded in the state", previous))
+    if configured != DEFAULT_PASSWORD and previous != DEFAULT_PASSWORD:
+        out.append(Candidate(f"TDengine's default password ({DEFAULT_PASSWORD})", DEFAULT_PASSWORD))
+    return out
+
+
+def alter_root_sql(password: str) -> str:
+    """`alter user root pass '<password>'` (sql.y: `ALTER USER user_name PASS NK_STRING`).
+
+    TDengine accepts no quote, backquote, backslash or whitespace in a password (tdengine-admin.md §7), so
+    instead of escaping such a character into a literal the server would refuse anyway, refuse it here."""
+    if not password or any(c in _FORBIDDEN or c.isspace() or not c.isprintable() for c in password):
+        raise MembershipError(
+            "rootPassword: <secret> contains a character TDengine does not accept in a password (quotes, "
+            "backquote, backslash, whitespace). Nothing was changed. Fix: choose a password of letters, digits "
+            "and !@#$%^&*()-_+=[]{}:;><?|~,. and re-run"
+        )
+    return f"alter user root pass '{password}'"
+
+
+def ensure_root_password(
+    s: Session, previous: str | None, deadline: float, progress: Progress = stderr_progress
+) -> str:
+    """Leave the session's cluster accepting the configured password; returns what was done:
+    'current' (it already worked: also the resume of an interrupted change), 'changed-default' or
+    'rotated'. Raises TDengineError 855 naming the fix when no known password works."""
+    configured = s.conn.password
+    if _accepts(s, configured, deadline):
+        return "current"
+    tried = fallbacks(configured, previous)
+    for candidate in tried:
+        if not _accepts(s, candidate.password, deadline):
+            continue
+        _change(s, candidate, configured, deadline, progress)
+        return "changed-default" if candidate.password == DEFAULT_PASSWORD else "rotated"
+    names = ", nor ".join(["the rootPassword in stack config", *(c.label for c in tried)])
+    raise TDengineError(
+        AUTH_FAILURE,
+        f"Authentication failure: the cluster accepts neither {names}, so nothing was changed. Fix: set "
+        "rootPassword to the cluster's current root password (pulumi config set --secret rootPassword ...) "
+        "and re-run `pulumi up`; change it afterwards in a separate `pulumi up`, which rotates it",
+        PROBE_SQL,
+    )
+
+
+def _change(s: Session, old: Candidate, configured: str, deadline: float, progress: Progress) -> None:
+    """`alter user` through a login with the old password, then wait until the configured one works."""
+    sql = alter_root_sql(configured)
+    progress(f"root password: the cluster still uses {old.label}; changing it to the configured rootPassword")
+    client = AdminClient(s.admin.url, old.password, timeout=s.conn.statement_timeout)
+    try:
+        client.execute(sql)
+    except AdminUnreachable as err:  # a timeout included: the statement may have run; the check below decides
+        progress(f"root password: {err}; checking whether the change took effect")
+    except TDengineError as err:
+        raise MembershipError(
+            f"root password: changing it from {old.label} failed: {err}. Nothing else was changed. Fix: set "
+            "rootPassword to one TDengine accepts (8-255 characters, at least three of lower case, upper case, "
+            "digits and specials) and re-run"
+        ) from None
+    verify_until = min(deadline, time.monotonic() + max(s.conn.statement_timeout, 1.0))
+    while True:
+        if _accepts(s, configured, deadline):
+            progress("root password: changed; the cluster accepts the configured rootPassword")
+            return
+        if time.monotonic() >= verify_until:
+            raise MembershipError(
+                f"root password: after `alter user` through {old.label}, the cluster still refuses the configured "
+                "rootPassword. Nothing else was changed. Fix: re-run `pulumi up` (it tries the same passwords "
+                "again); if that fails too, set rootPassword to the password the cluster accepts"
+            )
+        time.sleep(_RETRY_SECONDS)
+
+
+def _accepts(s: Session, password: str, deadline: float) -> bool:
+    """Whether TDengine takes this password (855 means no); rides out an unreachable adapter until the
+    deadline, reopening the port-forward, like every other read."""
+    while True:
+        try:
+            AdminClient(s.admin.url, password, timeout=s.conn.statement_timeout).query(PROBE_SQL)
+            return True
+        except TDengineError as err:
+            if err.code == AUTH_FAILURE:
+                return False
+            raise
+        except AdminUnreachable as err:
+            if time.monotonic() >= deadline:
+                raise MemberNotDrained(f"connecting: taosAdapter unreachable until the deadline: {err}") from None
+            time.sleep(_RETRY_SECONDS)
+            try:
+                s.reconnect()
+            except MembershipError:
+                pass

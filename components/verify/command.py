@@ -1,0 +1,290 @@
+"""`verify`: the seed's cluster tests on demand, and the body of the `pulumi up` step (`step.py`).
+
+    run(args, password, failover=False, out=sys.stdout) -> exit code
+
+reaches taosAdapter the way the providers do (`adminUrl`, else a port-forward to the lowest ready pod),
+reads dnodes and mnodes, writes a small dataset with taosBenchmark inside a pod, checks the row count and
+the vgroups, optionally runs the failover test, and prints the report. Exit codes:
+
+    0  every check passed
+    1  a check failed (the report says which, and what was seen)
+    2  refused or bad input: nothing was written (e.g. --failover on a cluster that is not highly
+       available, a replica the cluster cannot hold, a wrong root password)
+    3  unreachable: no Kubernetes access, no ready pod, no answer from taosAdapter
+
+The root password and kubeconfig are scrubbed from everything printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from components import live
+from components.args import ClusterArgs
+from components.membership import execute
+from components.membership.admin import AUTH_FAILURE
+from components.membership.errors import AdminUnreachable, MembershipError, TDengineError
+from components.membership.kube_types import PodOps
+from components.verify import bench, checks
+from components.verify.failover import FailoverOptions, run_failover
+from components.verify.report import Dataset, Report, RestCheck, format_report
+
+OK, FAILED, REFUSED, UNREACHABLE = 0, 1, 2, 3
+KubeFactory = Callable[[ClusterArgs, "str | None"], PodOps]
+Progress = Callable[[str], None]
+
+
+def default_kube(args: ClusterArgs, kubeconfig: str | None) -> PodOps:
+    from components.membership.kube import KubernetesApi  # the client is imported only where it is used
+
+    return KubernetesApi(kubeconfig or args.kubeconfig or None, args.kube_context or None)
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    tables: int = 10
+    rows: int = 100
+    replica: int = 3
+    keep: bool = False
+    """Keep the test database afterwards (the `pulumi up` step keeps it; its delete drops it)."""
+    benchmark_timeout: float = 600.0
+    settle_timeout: float = 60.0
+    """How long the new database's vgroups may take to show their leaders."""
+    statement_timeout: float = 60.0
+    failover: FailoverOptions = field(default_factory=FailoverOptions)
+
+    @classmethod
+    def from_args(cls, args: ClusterArgs, **overrides: Any) -> VerifyOptions:
+        """The stack's verify settings, with the overrides that are not None."""
+        base = cls(tables=args.verify_tables, rows=args.verify_rows, replica=args.verify_replica)
+        return dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `verify` subcommand's own options (the caller adds --stack)."""
+    parser.add_argument("--failover", action="store_true", help="also delete the mnode leader's pod and measure")
+    parser.add_argument("--tables", type=int, help="child tables to write (default: the stack's verifyTables)")
+    parser.add_argument("--rows", type=int, help="rows per table (default: the stack's verifyRows)")
+    parser.add_argument("--replica", type=int, choices=(1, 3), help="test database replica (default: verifyReplica)")
+    parser.add_argument("--keep", action="store_true", help=f"keep the {checks.VERIFY_DB} database afterwards")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds for taosBenchmark (default 600)")
+    parser.add_argument(
+        "--failover-timeout", type=float, default=300.0, help="seconds for the failover test (default 300)"
+    )
+
+
+def options_from(ns: argparse.Namespace, args: ClusterArgs) -> VerifyOptions:
+    failover = FailoverOptions(timeout=ns.failover_timeout)
+    return VerifyOptions.from_args(
+        args,
+        tables=ns.tables,
+        rows=ns.rows,
+        replica=ns.replica,
+        keep=ns.keep or None,
+        benchmark_timeout=ns.timeout,
+        failover=failover,
+    )
+
+
+def stderr_progress(line: str) -> None:
+    execute.stderr_progress(f"verify: {line}")
+
+
+class _Stop(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def run(
+    args: ClusterArgs,
+    password: str,
+    *,
+    failover: bool = False,
+    out: TextIO = sys.stdout,
+    kubeconfig: str | None = None,
+    options: VerifyOptions | None = None,
+    kube_factory: KubeFactory = default_kube,
+    progress: Progress = stderr_progress,
+) -> int:
+    """Run the checks and print the report to `out`; returns the exit code (see the module docstring)."""
+    code, report = verify(
+        args,
+        password,
+        failover=failover,
+        kubeconfig=kubeconfig,
+        options=options,
+        kube_factory=kube_factory,
+        progress=progress,
+    )
+    out.write(bench.scrub(format_report(report), [password, kubeconfig or "", args.kubeconfig or ""]))
+    return code
+
+
+def verify(
+    args: ClusterArgs,
+    password: str,
+    *,
+    failover: bool = False,
+    kubeconfig: str | None = None,
+    options: VerifyOptions | None = None,
+    kube_factory: KubeFactory = default_kube,
+    progress: Progress = stderr_progress,
+) -> tuple[int, Report]:
+    """The checks; returns (exit code, report) without printing the report."""
+    opts = options or VerifyOptions.from_args(args)
+    secrets = [password, kubeconfig or "", args.kubeconfig or ""]
+    naming = live.naming(args)
+    report = Report(f"{args.namespace}/{args.cluster_name}", naming)
+
+    def say(line: str) -> None:
+        progress(bench.scrub(line, secrets))
+
+    try:
+        kube = kube_factory(args, kubeconfig)
+        _checks(args, password, failover, opts, kube, report, say)
+    except _Stop as stop:
+        return stop.code, _scrubbed(report, secrets)
+    except TDengineError as e:
+        report.error = str(e)
+        return FAILED, _scrubbed(report, secrets)
+    except (MembershipError, OSError) as e:  # AdminUnreachable, KubeError, a port-forward that failed
+        report.error = f"cannot reach the cluster: {e}"
+        return UNREACHABLE, _scrubbed(report, secrets)
+    return (FAILED if report.problems else OK), _scrubbed(report, secrets)
+
+
+def _scrubbed(report: Report, secrets: list[str]) -> Report:
+    report.error = bench.scrub(report.error, secrets)
+    report.dataset_problem = bench.scrub(report.dataset_problem, secrets)
+    return report
+
+
+def _checks(
+    args: ClusterArgs, password: str, failover: bool, opts: VerifyOptions, kube: PodOps, report: Report, say: Progress
+) -> None:
+    naming, members = live.naming(args), live.members(args)
+    conn = live.connection(args, password, statement_timeout=opts.statement_timeout)
+    ready = [p.name for p in kube.list_pods(naming.namespace, naming.statefulset) if p.ready and not p.deleting]
+    in_order = [m for m in members if m in ready]
+    with execute.session(conn, kube, members) as s:
+        report.rest = _rest(s, args, in_order, report)
+        state = execute.read_cluster(s.admin)
+        report.state = state
+        report.cluster_problems = checks.cluster_problems(state, naming)
+        all_vgroups = checks.parse_vgroups(s.admin.query("select * from information_schema.ins_vgroups"))
+        target = None
+        if failover:
+            target = checks.plan_failover(state, naming, all_vgroups, opts.replica)
+            if isinstance(target, checks.Refusal):
+                report.refusal = str(target)
+                raise _Stop(REFUSED)
+        usable = sum(d.is_ready for d in state.dnodes)
+        if opts.replica > usable:
+            report.refusal = (
+                f"refused: a replica-{opts.replica} test database needs {opts.replica} ready dnodes, the cluster has "
+                f"{usable}. Nothing was written. Fix: --replica 1, or wait until the dnodes are ready"
+            )
+            raise _Stop(REFUSED)
+        if not in_order:
+            raise AdminUnreachable(f"no ready pod among {', '.join(members)} to run taosBenchmark in")
+        report.dataset = _write_dataset(kube, naming.namespace, in_order[0], password, opts, report, say)
+        if report.dataset_problem:
+            raise _Stop(FAILED)
+        report.counted = _count(s)
+        report.count_problem = (
+            checks.row_count_problem(report.counted, report.dataset.expected, bench.super_table(checks.VERIFY_DB)) or ""
+        )
+        report.vgroups, report.spread_problems = _spread(s, opts)
+        report.state = execute.read_cluster(s.admin)  # the vnode counts now include the test database
+        report.cluster_problems = checks.cluster_problems(report.state, naming)
+        if target is not None and report.problems:
+            say("failover not run: the checks above failed")
+        elif target is not None:
+            report.failover = run_failover(
+                conn, kube, members, target, report.vgroups, report.counted, opts.failover, say
+            )
+        if not opts.keep:
+            _drop(s, say)
+
+
+def _rest(s: execute.Session, args: ClusterArgs, ready: list[str], report: Report) -> RestCheck:
+    """The seed's `curl -d "show databases" .../rest/sql` through the same connection."""
+    via = f"adminUrl {args.admin_url}" if args.admin_url else f"port-forward to {ready[0]}:{args.rest_port}"
+    start = time.monotonic()
+    try:
+        databases = s.admin.query("show databases")
+    except TDengineError as e:
+        if e.code != AUTH_FAILURE:
+            raise
+        report.refusal = f"refused: {e.message}. Nothing was written. Fix: use the stack's current root password"
+        raise _Stop(REFUSED) from None
+    return RestCheck(via, len(databases), time.monotonic() - start)
+
+
+def _write_dataset(
+    kube: PodOps, namespace: str, pod: str, password: str, opts: VerifyOptions, report: Report, say: Progress
+) -> Dataset:
+    db = checks.VERIFY_DB
+    say(f"taosBenchmark in {pod}: {db}, replica {opts.replica}, {opts.tables} tables x {opts.rows} rows")
+    start = time.monotonic()
+    command = bench.benchmark_command(db, opts.tables, opts.rows, opts.replica)
+    result = kube.exec_in_pod(namespace, pod, command, bench.benchmark_stdin(password), opts.benchmark_timeout)
+    dataset = Dataset(db, opts.replica, opts.tables, opts.rows, pod, time.monotonic() - start)
+    if result.exit_code != 0:
+        shown = bench.tail(bench.scrub(result.stdout + result.stderr, [password]))
+        report.dataset_problem = f"taosBenchmark in {pod} exited with {result.exit_code}:\n{shown}"
+    return dataset
+
+
+def _count(s: execute.Session) -> int:
+    rows = s.admin.query(f"select count(*) from {bench.super_table(checks.VERIFY_DB)}")
+    return int(rows[0]["count(*)"]) if rows else 0
+
+
+def _spread(s: execute.Session, opts: VerifyOptions) -> tuple[tuple[checks.Vgroup, ...], list[str]]:
+    """The test database's vgroups, given `settle_timeout` to show a leader each."""
+    deadline = time.monotonic() + opts.settle_timeout
+    while True:
+        vgroups = checks.parse_vgroups(s.admin.query(f"show {checks.VERIFY_DB}.vgroups"))
+        problems = checks.spread_problems(vgroups, opts.replica)
+        if not problems or time.monotonic() >= deadline:
+            return vgroups, problems
+        time.sleep(min(1.0, opts.failover.poll))
+
+
+def _drop(s: execute.Session, say: Progress) -> None:
+    try:
+        s.admin.execute(f"drop database if exists {checks.VERIFY_DB}")
+    except MembershipError as e:
+        say(f"could not drop {checks.VERIFY_DB} ({e}); drop it by hand: drop database {checks.VERIFY_DB}")
+
+
+def drop(
+    args: ClusterArgs,
+    password: str,
+    *,
+    kubeconfig: str | None = None,
+    kube_factory: KubeFactory = default_kube,
+    progress: Progress = stderr_progress,
+) -> int:
+    """Drop the test database (the `pulumi destroy` side of the step). Best effort: a cluster that cannot be
+    reached only gets a warning, so a destroy is never blocked by a disposable database."""
+    secrets = [password, kubeconfig or "", args.kubeconfig or ""]
+    try:
+        kube = None if args.admin_url else kube_factory(args, kubeconfig)
+        conn = live.connection(args, password)
+        with execute.session(conn, kube, live.members(args)) as s:
+            s.admin.execute(f"drop database if exists {checks.VERIFY_DB}")
+    except (MembershipError, OSError) as e:
+        progress(
+            bench.scrub(f"warning: {checks.VERIFY_DB} was not dropped ({e}); drop it by hand if it remains", secrets)
+        )
+        return OK
+    progress(f"dropped database {checks.VERIFY_DB}")
+    return OK

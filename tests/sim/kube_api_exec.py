@@ -1,0 +1,78 @@
+"""Server side of a Kubernetes exec WebSocket (subprotocol `v4.channel.k8s.io`), for `FakeKubeApi`.
+
+Channels as the kubelet uses them: 0 stdin (client to server), 1 stdout, 2 stderr, 3 the closing Status
+(`{"status":"Success"}`, or `Failure` with reason `NonZeroExitCode` and the code in `details.causes`).
+With `stdin=true` the command gets the first stdin frame (the client writes its input in one go); the
+command runs after the upgrade, as a real exec does, so a failure to run it arrives as a Failure Status.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import socket
+import struct
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+
+from .kube_api_ws import GUID, OP_BINARY, OP_CLOSE, encode_frame, read_frame
+
+SUBPROTOCOL = "v4.channel.k8s.io"
+STDOUT, STDERR, ERROR = 1, 2, 3
+Runner = Callable[[str], tuple[int, str, str]]
+"""stdin -> (exit code, stdout, stderr); raise to report that the command could not run."""
+
+
+def status(code: int, command: list[str]) -> dict[str, object]:
+    if code == 0:
+        return {"metadata": {}, "status": "Success"}
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": f"command terminated with non-zero exit code: error executing command {command}, exit code {code}",
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
+    }
+
+
+def serve_exec(handler: BaseHTTPRequestHandler, command: list[str], want_stdin: bool, run: Runner) -> None:
+    key = handler.headers.get("Sec-WebSocket-Key", "")
+    accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+    handler.send_response(101, "Switching Protocols")
+    handler.send_header("Upgrade", "websocket")
+    handler.send_header("Connection", "Upgrade")
+    handler.send_header("Sec-WebSocket-Accept", accept)
+    handler.send_header("Sec-WebSocket-Protocol", SUBPROTOCOL)
+    handler.end_headers()
+    conn = handler.connection
+
+    def send(channel: int, text: str) -> None:
+        conn.sendall(encode_frame(OP_BINARY, bytes([channel]) + text.encode()))
+
+    stdin = ""
+    if want_stdin:
+        conn.settimeout(5)
+        try:
+            frame = read_frame(handler.rfile)
+        except OSError:
+            frame = None
+        conn.settimeout(None)
+        if frame is not None and frame[1][:1] == b"\x00":
+            stdin = frame[1][1:].decode()
+    try:
+        code, out, err = run(stdin)
+    except Exception as e:  # the backend could not run it: a Failure Status without an exit code
+        body = {"metadata": {}, "status": "Failure", "message": str(e), "reason": "InternalError"}
+        send(ERROR, json.dumps(body))
+    else:
+        if out:
+            send(STDOUT, out)
+        if err:
+            send(STDERR, err)
+        send(ERROR, json.dumps(status(code, command)))
+    try:
+        conn.sendall(encode_frame(OP_CLOSE, struct.pack("!H", 1000)))
+        conn.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
