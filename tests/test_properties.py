@@ -18,7 +18,13 @@ After every step:
   vnode room, the mnode leader on a departing pod), and otherwise convergence: n ready dnodes on pods
   0..n-1, min(3, n) mnodes on the lowest ordinals with one leader, only those pods' PVCs left;
 - with a fault, a crashed pod or an interruption the run may also fail (with a MembershipError or the
-  StatefulSet's await), and the next fault-free run converges or refuses as above.
+  StatefulSet's await), and the next fault-free run converges or refuses as above;
+- at the end of a sequence, with every fault gone and every pod restarted, re-running the last `up` that
+  got past its preflight converges (or is refused as predicted, and then `up` at the size still in the
+  cluster converges).
+
+One known bug is tolerated, counted and printed (see the xfail test at the end): a scale-down whose vnodes
+fit in total but not per vgroup is stopped by TDengine ('Out of dnodes') instead of refused up front.
 
 `TDENGINE_PROPERTY_EXAMPLES` (default 12) and `TDENGINE_PROPERTY_STEPS` (default 8) set the budget; the
 counts tried are printed in pytest's terminal summary.
@@ -43,8 +49,8 @@ from tests.sim import SimCluster, SqlError, ops
 EXAMPLES = int(os.environ.get("TDENGINE_PROPERTY_EXAMPLES", "12"))
 STEPS = int(os.environ.get("TDENGINE_PROPERTY_STEPS", "8"))
 SUPPORT_VNODES = 6
-PASSWORD = "Prop-Test.Pw9"
 """Small, so that vnode room runs out within a few databases and the capacity rules are exercised."""
+PASSWORD = "Prop-Test.Pw9"
 SHORT = {"readyTimeoutSeconds": 0.6}
 """Deadlines of a run that cannot converge (a crashed pod): fail fast rather than wait 10 s."""
 
@@ -115,6 +121,8 @@ class MembershipMachine(RuleBasedStateMachine):
         self.sim = SimCluster(migration_seconds=0.01, support_vnodes=SUPPORT_VNODES, root_password=PASSWORD).start()
         self.engine = _Engine(self.sim)
         self.crashed: set[int] = set()
+        self.intent: tuple[int, bool] | None = None
+        """(n, allowFewerThanThreeDnodes) of the last `up` that was not refused: what a re-run repeats."""
         self.databases: dict[str, int] = {}
         self.tables: dict[int, int] = {}
         self.stats.sequences += 1
@@ -132,8 +140,7 @@ class MembershipMachine(RuleBasedStateMachine):
         healthy = self._healthy()
         expected = self._expected_refusals(n, allow) if healthy else None
         outcome = self._up(n, allowFewerThanThreeDnodes=allow, forceDropOffline=force, **({} if healthy else SHORT))
-        if healthy:
-            self._expect(outcome, expected, n)
+        self._retry_after(outcome, n, allow, expected, may_fail=not healthy)
 
     @rule(replica=st.sampled_from([1, 3]), vgroups=st.integers(1, 3), tables=st.integers(0, 4))
     def create_database(self, replica: int, vgroups: int, tables: int) -> None:
@@ -179,14 +186,15 @@ class MembershipMachine(RuleBasedStateMachine):
     def up_with_adapter_fault(self, n: int, allow: bool, fault: tuple[str, str], times: int) -> None:
         """taosAdapter answers late (past the client timeout) or with HTTP 503 during the run."""
         self._step()
+        expected = self._expected_refusals(n, allow) if self._healthy() else None
         kind, pattern = fault
         if kind == "delay":
             self.sim.faults.delay(pattern, seconds=0.4, times=times)
         else:
             self.sim.faults.http_error(503, times=times, pattern=pattern)
         outcome = self._up(n, allowFewerThanThreeDnodes=allow, statementTimeoutSeconds=0.2)
-        self.sim.faults.clear()
-        self._retry_after(outcome, n, allow)
+        self.sim.faults.clear()  # the ones not consumed must not leak into the next step
+        self._retry_after(outcome, n, allow, expected)
 
     @precondition(lambda self: not self.crashed and self.sim.kube.replicas > 1)
     @rule(data=st.data(), allow=st.booleans(), how=st.sampled_from(INTERRUPTIONS))
@@ -214,16 +222,10 @@ class MembershipMachine(RuleBasedStateMachine):
             victim = current - 1 if how == "crash_departing" else data.draw(st.integers(0, n - 1), label="victim")
             outcome = self._up_crashing_mid_drain(n, victim, {**overrides, "readyTimeoutSeconds": 1.0})
         self.sim.faults.clear()
-        if outcome == "failed" and how in ("stall", "deadline"):
+        if outcome == "failed" and how in ("stall", "deadline") and not expected:
             assert isinstance(self._last_error, MemberNotDrained), self._last_error
             assert "re-run `pulumi up`" in str(self._last_error) and self.sim.kube.replicas == current
-        for o in sorted(self.crashed):
-            self._restart(o)
-        if expected:
-            self._settle()
-            self._expect(outcome, expected, n, interrupted=True)
-            return
-        self._retry_after(outcome, n, allow)
+        self._retry_after(outcome, n, allow, expected)
 
     # -- one `pulumi up` and its checks --------------------------------------------------------------------
     def _up(self, n: int, **overrides: Any) -> str:
@@ -231,6 +233,7 @@ class MembershipMachine(RuleBasedStateMachine):
         self.stats.ups += 1
         before = self._before()
         self.engine.sts_timeout = float(overrides.get("readyTimeoutSeconds", 5.0))
+        allow = bool(overrides.get("allowFewerThanThreeDnodes", False))
         try:
             outs = self.engine.up(n, **overrides)
         except ScaleDownRefused as err:
@@ -238,11 +241,13 @@ class MembershipMachine(RuleBasedStateMachine):
             return "refused"
         except (MembershipError, TimeoutError) as err:
             self._check_failure(err)
+            self.intent = (n, allow)
             return "failed"
         finally:
             self._forget_gone_pods()
             self._check_safety()
-        self._check_converged(n, overrides.get("allowFewerThanThreeDnodes", False), outs)
+        self.intent = (n, allow)
+        self._check_converged(n, allow, outs)
         return "converged"
 
     def _partial_up(self, n: int, how: str, overrides: dict[str, Any]) -> str:
@@ -264,11 +269,13 @@ class MembershipMachine(RuleBasedStateMachine):
             return "refused"
         except MembershipError as err:
             self._check_failure(err)
+            self.intent = (n, bool(overrides["allowFewerThanThreeDnodes"]))
             return "failed"
         finally:
             self._forget_gone_pods()
             self._check_safety()
         self.stats.failures += 1  # stopped on purpose: counted like a failed run
+        self.intent = (n, bool(overrides["allowFewerThanThreeDnodes"]))
         return "failed"
 
     def _up_crashing_mid_drain(self, n: int, victim: int, overrides: dict[str, Any]) -> str:
@@ -291,15 +298,23 @@ class MembershipMachine(RuleBasedStateMachine):
             stop.set()
             watcher.join()
 
-    def _retry_after(self, outcome: str, n: int, allow: bool) -> None:
-        """After a failed run and the fault gone: the re-run must converge or refuse as predicted."""
-        if outcome != "failed":
-            return
-        self._settle()
-        expected = self._expected_refusals(n, allow)
-        outcome = self._up(n, allowFewerThanThreeDnodes=allow)
-        self._expect(outcome, expected, n)
-        self.stats.resumed += outcome == "converged"
+    def _retry_after(
+        self, outcome: str, n: int, allow: bool, expected: list[str] | None, may_fail: bool = True
+    ) -> None:
+        """Hold a run to the model (`expected`, known when it started healthy). A failure, where one may
+        happen, is followed by what its error asks for: the fault gone, the pod restarted, and a re-run,
+        which must converge or be refused as predicted."""
+        if outcome == "failed" and may_fail:
+            self._heal()
+            if expected:  # a refusal was due: only the known placement bug may fail instead
+                self._expect(outcome, expected, n, interrupted=True)
+                return
+            assert self._healthy(rerun=True), f"not healthy for a re-run of up({n}): {self.sim.snapshot()}"
+            expected = self._expected_refusals(n, allow)
+            outcome = self._up(n, allowFewerThanThreeDnodes=allow)
+            self.stats.resumed += outcome == "converged"
+        if expected is not None:
+            self._expect(outcome, expected, n)
 
     def _expect(self, outcome: str, expected: list[str], n: int, interrupted: bool = False) -> None:
         if outcome == "failed" and expected == ["room"] and (interrupted or "Out of dnodes" in str(self._last_error)):
@@ -309,7 +324,8 @@ class MembershipMachine(RuleBasedStateMachine):
             assert outcome == "refused", f"up({n}) should have been refused ({'; '.join(expected)}), got {outcome}"
             assert any(k in self._last_refusal for k in expected), (self._last_refusal, expected)
         else:
-            assert outcome == "converged", f"up({n}) from a healthy cluster did not converge: {outcome}"
+            error = self._last_refusal if outcome == "refused" else self._last_error
+            assert outcome == "converged", f"up({n}) from a healthy cluster did not converge: {outcome}: {error}"
 
     # -- the model ---------------------------------------------------------------------------------------
     def _expected_refusals(self, n: int, allow: bool) -> list[str]:
@@ -350,15 +366,19 @@ class MembershipMachine(RuleBasedStateMachine):
                 members[members.index(leaving)] = target
         return True
 
-    def _healthy(self) -> bool:
-        """No crashed pod, no fault, every pod Ready and every dnode one of them and ready."""
+    def _healthy(self, rerun: bool = False) -> bool:
+        """No crashed pod, no background work, every pod Ready and every dnode ready on one of them; every
+        pod has a dnode, except before a re-run (a failed scale-up's new pods may not have joined yet, a
+        failed scale-down's drained pods are still there)."""
         snap = self.sim.snapshot()
         pods = {p.ordinal for p in snap.pods if p.ready and not p.deleting}
+        joined = {self._ordinal(d["endpoint"]) for d in snap.dnodes}
+        kept = set() if rerun else pods
         return (
             not self.crashed
             and pods == set(range(self.sim.kube.replicas))
             and all(d["status"] == "ready" for d in snap.dnodes)
-            and {self._ordinal(d["endpoint"]) for d in snap.dnodes} <= pods
+            and kept <= joined <= pods
             and not snap.transactions
         )
 
@@ -467,19 +487,33 @@ class MembershipMachine(RuleBasedStateMachine):
         self.stats.known_issues += 1
         self.stats.failures -= 1
         self._settle()
-        keep = 1 + max(self._ordinal(d["endpoint"]) for d in self.sim.dnodes())
-        assert self._up(keep, allowFewerThanThreeDnodes=True) == "converged"
+        self._keep_what_is_left()
 
-    def _heal_and_converge(self) -> None:
-        """End of a sequence: faults gone and pods restarted, a run at the current size converges."""
+    def _keep_what_is_left(self) -> None:
+        """After a scale-down stopped half-way and was refused again: `up` with the pods whose dnodes are
+        still in the cluster (the drained ones leave) converges."""
+        keep = 1 + max((self._ordinal(d["endpoint"]) for d in self.sim.dnodes()), default=-1)
+        if keep > 0:
+            assert self._up(keep, allowFewerThanThreeDnodes=True) == "converged"
+
+    def _heal(self) -> None:
         self.sim.faults.clear()
         for o in sorted(self.crashed):
             self._restart(o)
         self._settle()
-        n = self.sim.kube.replicas
-        if n == 0:
+
+    def _heal_and_converge(self) -> None:
+        """End of a sequence: faults gone and pods restarted, re-running the last `up` that got past its
+        preflight converges, or is refused as the model predicts and then the way out converges."""
+        self._heal()
+        if self.intent is None:
             return
-        assert self._up(n, allowFewerThanThreeDnodes=True) == "converged"
+        n, allow = self.intent
+        expected = self._expected_refusals(n, allow)
+        outcome = self._up(n, allowFewerThanThreeDnodes=allow)
+        self._expect(outcome, expected, n)
+        if outcome == "refused":
+            self._keep_what_is_left()
 
 
 def test_random_sequences_keep_the_cluster_safe_and_converge(property_summary):
@@ -556,3 +590,39 @@ def test_scale_down_is_refused_when_a_vgroup_has_no_dnode_with_room(fresh_sim):
     with pytest.raises(ScaleDownRefused, match="room"):
         engine.up(3)
     assert sim.mutations()[before:] == [] and sim.kube.replicas == 5
+
+
+def test_an_offline_mnode_is_not_left_to_be_force_dropped_with_two_mnodes(fresh_sim):
+    """Found by the property: 3 -> 1 with tdengine-1 (an mnode) crashed and forceDropOffline. The drain
+    dropped tdengine-2's mnode and dnode first, then TDengine refused the force drop of tdengine-1 with
+    'Only two mnodes exist' (0x0414), leaving the scale-down half done. It is refused up front now."""
+    sim = fresh_sim
+    engine = Engine(sim)
+    engine.up(3)
+    sim.kube.crash_pod(1)
+    sim.wait_until(lambda s: s.dnode(sim.endpoint(1))["status"] == "offline")
+    before = len(sim.mutations())
+    with pytest.raises(ScaleDownRefused, match="tdengine-1 is offline and hosts an mnode") as err:
+        engine.up(1, allowFewerThanThreeDnodes=True, forceDropOffline=True)
+    assert "Fix: bring tdengine-1 back online" in str(err.value)
+    assert sim.mutations()[before:] == [] and sim.kube.replicas == 3
+
+    sim.kube.restart_pod(1)
+    sim.wait_until(lambda s: s.dnode(sim.endpoint(1))["status"] == "ready")
+    topology = engine.up(1, allowFewerThanThreeDnodes=True, forceDropOffline=True)["topology"]
+    assert [d["pod"] for d in topology["dnodes"]] == ["tdengine-0"] and len(topology["mnodes"]) == 1
+
+
+def test_an_offline_mnode_may_be_force_dropped_while_three_mnodes_exist(fresh_sim):
+    """The other side of that rule: dropped first, with 3 mnodes, TDengine accepts the force drop."""
+    sim = fresh_sim
+    engine = Engine(sim)
+    engine.up(3)
+    sim.kube.crash_pod(2)
+    sim.wait_until(lambda s: s.dnode(sim.endpoint(2))["status"] == "offline")
+    dropped = sim.dnode_id(2)
+    before = len(sim.mutations())
+    topology = engine.up(2, allowFewerThanThreeDnodes=True, forceDropOffline=True)["topology"]
+    assert sim.mutations()[before:] == [f"drop dnode {dropped} force"]
+    assert sorted(d["pod"] for d in topology["dnodes"]) == ["tdengine-0", "tdengine-1"]
+    assert len(topology["mnodes"]) == 2

@@ -114,6 +114,7 @@ def preflight_scale_down(
         dnode = state.dnode_of(naming.fqdn(pod))
         if dnode is not None and not dnode.is_online and not dnode.is_dropping and not options.force:
             raise offline_refusal(dnode, pod)
+    _refuse_offline_mnode_after_two_left(state, naming, departing, target)
     leaving = [state.dnode_of(naming.fqdn(p)) for p in departing]
     needed = sum(d.vnodes for d in leaving if d is not None)
     kept = [state.dnode_of(naming.fqdn(p)) for p in remaining]
@@ -128,6 +129,26 @@ def preflight_scale_down(
         dnode = state.dnode_of(naming.fqdn(pod))
         if dnode is not None and leader is not None and state.mnode_on(dnode) == leader:
             raise leader_refusal(dnode, pod, naming)
+
+
+def _refuse_offline_mnode_after_two_left(
+    state: ClusterState, naming: Naming, departing: list[str], target: int
+) -> None:
+    """TDengine force-drops an offline dnode that hosts an mnode only while 3 mnodes exist ('Only two
+    mnodes exist'). Walk the drain order: each departing mnode goes, and one is re-created only while
+    the target keeps min(3, target); refuse if an offline one would be reached with fewer than 3 left."""
+    mnodes = len(state.mnodes)
+    for pod in departing:
+        dnode = state.dnode_of(naming.fqdn(pod))
+        if dnode is None or dnode.is_dropping or state.mnode_on(dnode) is None:
+            continue
+        if not dnode.is_online and mnodes < MNODE_TARGET:
+            raise ScaleDownRefused(
+                f"departing dnode {dnode.id} of {pod} is offline and hosts an mnode; TDengine force-drops it only "
+                f"while 3 mnodes exist, and the drain would leave {mnodes} by then ('Only two mnodes exist')",
+                f"bring {pod} back online and re-run",
+            )
+        mnodes = max(mnodes - 1, min(MNODE_TARGET, target))
 
 
 def offline_refusal(dnode: Dnode, pod: str) -> ScaleDownRefused:
