@@ -4,15 +4,16 @@ Hypothesis generates sequences of: `up(n)` for n in 1..9 (with or without allowF
 sometimes forceDropOffline), databases of replica 1 or 3 with a few tables, pod crashes, restarts and
 bounces, adapter timeouts and HTTP errors armed for the next run, and interrupted runs (a drain that
 stalls or hits its deadline, a pod crashing mid-drain, the engine stopping after DnodeDecommission or
-after the StatefulSet) followed by the re-run the error message asks for. Each `up` is played in the
-engine's order (`tests/engine.py`) against a fresh simulated cluster per sequence.
+after the StatefulSet) followed by the re-run the error message asks for. Each sequence starts with the
+stack's first `up` on a fresh simulated cluster; each `up` is played in the engine's order
+(`tests/engine.py`). No draw depends on the cluster's state, so Hypothesis replays a sequence exactly.
 
 After every step:
 - always: no data-safety violation recorded by the simulator (pod removed while its dnode held vnodes,
   PVC deleted while its dnode was in the cluster, last replica lost), every vgroup of every database has
-  all its replicas on dnodes of the cluster and keeps its tables;
+  all its replicas on dnodes of the cluster and keeps its tables, and no dnode is left without its pod;
 - a refusal (ScaleDownRefused) names a reason and a fix, and nothing changed: no mutating statement, the
-  StatefulSet not scaled, no PVC deleted;
+  StatefulSet not scaled, no PVC deleted, the same dnodes;
 - from a healthy cluster with no fault armed: the outcome is a refusal if and only if the model predicts
   one (fewer than 3 dnodes without the acknowledgement, a database replica above the target, too little
   vnode room, the mnode leader on a departing pod), and otherwise convergence: n ready dnodes on pods
@@ -26,7 +27,7 @@ After every step:
 One known bug is tolerated, counted and printed (see the xfail test at the end): a scale-down whose vnodes
 fit in total but not per vgroup is stopped by TDengine ('Out of dnodes') instead of refused up front.
 
-`TDENGINE_PROPERTY_EXAMPLES` (default 12) and `TDENGINE_PROPERTY_STEPS` (default 8) set the budget; the
+`TDENGINE_PROPERTY_EXAMPLES` (default 15) and `TDENGINE_PROPERTY_STEPS` (default 8) set the budget; the
 counts tried are printed in pytest's terminal summary.
 """
 
@@ -40,13 +41,13 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
 from components.membership.errors import MemberNotDrained, MembershipError, ScaleDownRefused
 from tests.engine import Engine, props
 from tests.sim import SimCluster, SqlError, ops
 
-EXAMPLES = int(os.environ.get("TDENGINE_PROPERTY_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("TDENGINE_PROPERTY_EXAMPLES", "15"))
 STEPS = int(os.environ.get("TDENGINE_PROPERTY_STEPS", "8"))
 SUPPORT_VNODES = 6
 """Small, so that vnode room runs out within a few databases and the capacity rules are exercised."""
@@ -134,6 +135,11 @@ class MembershipMachine(RuleBasedStateMachine):
             self.sim.stop()
 
     # -- rules ----------------------------------------------------------------------------------------
+    @initialize(n=st.integers(1, 9), allow=st.booleans())
+    def create(self, n: int, allow: bool) -> None:
+        """The stack's first `pulumi up`: every sequence starts with a cluster (or a refused create)."""
+        self.up(n, allow, False)
+
     @rule(n=st.integers(1, 9), allow=st.booleans(), force=st.sampled_from([False, False, False, True]))
     def up(self, n: int, allow: bool, force: bool) -> None:
         self._step()
@@ -166,20 +172,24 @@ class MembershipMachine(RuleBasedStateMachine):
                 self._restart(o)
         elif self.sim.kube.replicas:
             o = ordinal % self.sim.kube.replicas
-            self._crash(o) if event == "crash" else self._restart(o)
+            if event == "crash":
+                self._crash(o)
+            else:
+                self._restart(o)
         self._check_safety()
 
-    @rule(n=st.integers(1, 9), allow=st.booleans(), fault=st.sampled_from(ADAPTER_FAULTS), times=st.integers(1, 3))
+    @rule(n=st.integers(1, 9), allow=st.booleans(), fault=st.sampled_from(ADAPTER_FAULTS), times=st.integers(1, 2))
     def up_with_adapter_fault(self, n: int, allow: bool, fault: tuple[str, str], times: int) -> None:
         """taosAdapter answers late (past the client timeout) or with HTTP 503 during the run."""
         self._step()
         expected = self._expected_refusals(n, allow) if self._healthy() else None
         kind, pattern = fault
         if kind == "delay":
-            self.sim.faults.delay(pattern, seconds=0.4, times=times)
+            self.sim.faults.delay(pattern, seconds=0.3, times=times)
         else:
             self.sim.faults.http_error(503, times=times, pattern=pattern)
-        outcome = self._up(n, allowFewerThanThreeDnodes=allow, statementTimeoutSeconds=0.2)
+        short = SHORT if self.crashed else {}
+        outcome = self._up(n, allowFewerThanThreeDnodes=allow, statementTimeoutSeconds=0.15, **short)
         self.sim.faults.clear()  # the ones not consumed must not leak into the next step
         self._retry_after(outcome, n, allow, expected)
 
@@ -241,6 +251,7 @@ class MembershipMachine(RuleBasedStateMachine):
         self.stats.ups += 1
         before = self._before()
         news = props(self.sim, n, **overrides)
+        self.engine.sts_timeout = 5.0
         try:
             if self.engine.decommission_outs is None:
                 self.engine.decommission_outs = self.engine.decommission.create(news).outs
@@ -253,7 +264,7 @@ class MembershipMachine(RuleBasedStateMachine):
         except ScaleDownRefused as err:
             self._check_refusal(err, before)
             return "refused"
-        except MembershipError as err:
+        except (MembershipError, TimeoutError) as err:
             self._check_failure(err)
             self.intent = (n, bool(overrides["allowFewerThanThreeDnodes"]))
             return "failed"
@@ -315,7 +326,9 @@ class MembershipMachine(RuleBasedStateMachine):
             assert any(k in self._last_refusal for k in expected), (self._last_refusal, expected)
         else:
             error = self._last_refusal if outcome == "refused" else self._last_error
-            assert outcome == "converged", f"up({n}) from a healthy cluster did not converge: {outcome}: {error}"
+            assert outcome == "converged", (
+                f"up({n}) from a healthy cluster did not converge: {outcome}: {error}\n{self._diagnose()}"
+            )
 
     # -- the model ---------------------------------------------------------------------------------------
     def _expected_refusals(self, n: int, allow: bool) -> list[str]:
@@ -431,6 +444,11 @@ class MembershipMachine(RuleBasedStateMachine):
             assert vg["tables"] >= self.tables.get(vg["id"], 0), f"vgroup lost tables: {vg}"
         assert {vg["id"] for vg in vgroups} >= set(self.tables), "vgroup lost"
 
+    def _diagnose(self) -> str:
+        """What a failing assertion shows: the cluster now and the last requests the provider sent."""
+        recent = "\n".join(f"  {r.sql[:60]!r} -> {r.code} {r.fault}" for r in self.sim.requests[-12:])
+        return f"crashed={sorted(self.crashed)} {self.sim.snapshot()}\nlast requests:\n{recent}"
+
     # -- helpers -----------------------------------------------------------------------------------------
     _last_refusal: str = ""
     _last_error: Exception | None = None
@@ -453,9 +471,15 @@ class MembershipMachine(RuleBasedStateMachine):
         self.sim.wait_until(lambda s: s.dnode(endpoint) is None or s.dnode(endpoint)["status"] != "ready")
 
     def _restart(self, o: int) -> None:
-        """Restart pod `o` and wait until it (and its dnode, if it has one) is ready again."""
+        """Restart pod `o` and wait until it (and its dnode, if it has one) is ready again. A quick restart
+        can still show `ready` from the old process's last status; wait for the new process's first one
+        (`reboot_time` changes), or the dnode would go offline a moment later."""
+        endpoint = self.sim.endpoint(o)
+        old = self.sim.snapshot().dnode(endpoint)
         self.sim.kube.restart_pod(o)
         self.crashed.discard(o)
+        if old is not None:
+            self.sim.wait_until(lambda s: (s.dnode(endpoint) or {}).get("reboot_time") != old["reboot_time"])
         self._settle()
 
     def _settle(self) -> None:
