@@ -496,25 +496,15 @@ def _verify(opts: argparse.Namespace, rt: Runtime) -> int:
     def progress(line: str) -> None:
         print(f"[tdengine] verify: {line}", file=rt.stderr, flush=True)
 
+    common: dict[str, Any] = {
+        "failover": opts.failover,
+        "kubeconfig": kubeconfig,
+        "options": options,
+        "kube_factory": rt.verify_kube,
+        "progress": progress,
+    }
     if opts.json:
-        code, report = verify_command.verify(
-            args,
-            password,
-            failover=opts.failover,
-            kubeconfig=kubeconfig,
-            options=options,
-            kube_factory=rt.verify_kube,
-            progress=progress,
-        )
+        code, report = verify_command.verify(args, password, **common)
         print(json.dumps(verify_summary(code, report), indent=2, sort_keys=True), file=rt.stdout)
         return code
-    return verify_command.run(
-        args,
-        password,
-        failover=opts.failover,
-        out=rt.stdout,
-        kubeconfig=kubeconfig,
-        options=options,
-        kube_factory=rt.verify_kube,
-        progress=progress,
-    )
+    return verify_command.run(args, password, out=rt.stdout, **common)

@@ -8,15 +8,13 @@ command runs after the upgrade, as a real exec does, so a failure to run it arri
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import socket
 import struct
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
-from .kube_api_ws import GUID, OP_BINARY, OP_CLOSE, encode_frame, read_frame
+from .kube_api_ws import OP_BINARY, OP_CLOSE, accept_upgrade, encode_frame, read_frame
 
 SUBPROTOCOL = "v4.channel.k8s.io"
 STDOUT, STDERR, ERROR = 1, 2, 3
@@ -37,14 +35,7 @@ def status(code: int, command: list[str]) -> dict[str, object]:
 
 
 def serve_exec(handler: BaseHTTPRequestHandler, command: list[str], want_stdin: bool, run: Runner) -> None:
-    key = handler.headers.get("Sec-WebSocket-Key", "")
-    accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
-    handler.send_response(101, "Switching Protocols")
-    handler.send_header("Upgrade", "websocket")
-    handler.send_header("Connection", "Upgrade")
-    handler.send_header("Sec-WebSocket-Accept", accept)
-    handler.send_header("Sec-WebSocket-Protocol", SUBPROTOCOL)
-    handler.end_headers()
+    accept_upgrade(handler, SUBPROTOCOL)
     conn = handler.connection
 
     def send(channel: int, text: str) -> None:

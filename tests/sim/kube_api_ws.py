@@ -51,18 +51,23 @@ def read_frame(rfile: BinaryIO) -> tuple[int, bytes] | None:
     return opcode, (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
 
 
-def serve_port_forward(handler: BaseHTTPRequestHandler, port: int, target: tuple[str, int] | None, pod: str) -> None:
-    """Upgrade `handler`'s connection and bridge channel 0 to `target` until either side closes."""
-    offered = [p.strip() for p in handler.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+def accept_upgrade(handler: BaseHTTPRequestHandler, subprotocol: str | None) -> None:
+    """Answer the WebSocket handshake (RFC 6455) with 101, naming `subprotocol` when given."""
     key = handler.headers.get("Sec-WebSocket-Key", "")
     accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
     handler.send_response(101, "Switching Protocols")
     handler.send_header("Upgrade", "websocket")
     handler.send_header("Connection", "Upgrade")
     handler.send_header("Sec-WebSocket-Accept", accept)
-    if SUBPROTOCOL in offered:
-        handler.send_header("Sec-WebSocket-Protocol", SUBPROTOCOL)
+    if subprotocol:
+        handler.send_header("Sec-WebSocket-Protocol", subprotocol)
     handler.end_headers()
+
+
+def serve_port_forward(handler: BaseHTTPRequestHandler, port: int, target: tuple[str, int] | None, pod: str) -> None:
+    """Upgrade `handler`'s connection and bridge channel 0 to `target` until either side closes."""
+    offered = [p.strip() for p in handler.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+    accept_upgrade(handler, SUBPROTOCOL if SUBPROTOCOL in offered else None)
 
     conn = handler.connection
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small frames back to back: no Nagle delay

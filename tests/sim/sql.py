@@ -244,11 +244,7 @@ def _create(c: Cluster, p: Parser, db: str | None) -> Result:
         ops.create_dnode(c, ep)
         return Result()
     if what == "mnode":
-        p.kw("on")
-        p.kw("dnode")
-        n = p.integer()
-        p.end()
-        ops.create_mnode(c, n)
+        ops.create_mnode(c, _on_dnode(p))
         return Result()
     if_not_exists = bool(p.accept("if"))
     if if_not_exists:
@@ -275,14 +271,19 @@ def _create(c: Cluster, p: Parser, db: str | None) -> Result:
     return Result()
 
 
+def _on_dnode(p: Parser) -> int:
+    """The end of `create|drop mnode on dnode <id>`."""
+    p.kw("on")
+    p.kw("dnode")
+    n = p.integer()
+    p.end()
+    return n
+
+
 def _drop(c: Cluster, p: Parser, on_drop: Callable[[trans.Trans], None] | None) -> Result:
     what = p.kw("dnode", "mnode", "database")
     if what == "mnode":
-        p.kw("on")
-        p.kw("dnode")
-        n = p.integer()
-        p.end()
-        ops.drop_mnode(c, n)
+        ops.drop_mnode(c, _on_dnode(p))
         return Result()
     if what == "database":
         if_exists = bool(p.accept("if"))
