@@ -28,12 +28,31 @@ MANAGED_TAOS_KEYS = frozenset(
 
 SELECTOR_LABELS = frozenset({"app", "app.kubernetes.io/name", "app.kubernetes.io/instance"})
 
+QUANTITY_KEYS = frozenset({"storageSize", "logStorageSize", "cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit"})
+"""Settings that are Kubernetes quantities: a YAML number in a stack file (`cpuRequest: 4`) means its string."""
+
+MAX_CLUSTER_NAME = 52
+"""The StatefulSet controller labels each pod `controller-revision-hash: <name>-<hash of up to 10 characters>`,
+and a label value has at most 63 characters."""
+MAX_FQDN = 127
+"""`TD_FQDN_LEN` is 128 bytes in TDengine 3.3.7.5 (`include/os/osDef.h`), the terminating NUL included."""
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+"""Namespaces Kubernetes makes itself: never adopted (createNamespace) and so never deleted by a destroy."""
+SUPPORTED_MAJOR = 3
+
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _QUANTITY = re.compile(r"(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?")
+_MULTIPLIERS = {
+    "": 1.0,
+    "m": 1e-3,
+    **{s: 1024.0**i for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"), 1)},
+    **{s: 1000.0**i for i, s in enumerate(("k", "M", "G", "T", "P", "E"), 1)},
+}
+_VERSION_TAG = re.compile(r"v?(\d+)\.(\d+)")
 _CPU = re.compile(r"(\d+(\.\d+)?)m?")
 _IMAGE = re.compile(
-    r"(?P<repo>[a-z0-9]+([._/-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)(:(?P<tag>[\w][\w.-]{0,127}))?(@sha256:[a-f0-9]{64})?"
+    r"(?P<repo>[a-z0-9]+([._/-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)(:(?P<tag>[\w][\w.-]{0,127}))?(@(?P<digest>sha256:[a-f0-9]{64}))?"
 )
 _URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?/?")
 _TAOS_KEY = re.compile(r"TAOS_[A-Z0-9]+(_[A-Z0-9]+)*")
@@ -79,7 +98,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timezone", "timezone", "string", "Asia/Shanghai", "IANA time zone of the dnodes (TZ)."),
     Setting("serverPort", "server_port", "integer", 6030, "taosd port (TAOS_SERVER_PORT)."),
     Setting("restPort", "rest_port", "integer", 6041, "taosAdapter REST port."),
-    Setting("storageClass", "storage_class", "string", "standard", "StorageClass of the data volumes ('' = default)."),
+    Setting(
+        "storageClass", "storage_class", "string", "", "StorageClass of the data volumes ('' = the cluster's default)."
+    ),
     Setting("storageSize", "storage_size", "string", "5Gi", "Size of each data volume (/var/lib/taos)."),
     Setting("logStorageSize", "log_storage_size", "string", "", "Size of a log volume (/var/log/taos); '' = none."),
     Setting("cpuRequest", "cpu_request", "string", "500m", "CPU request per pod ('' = none)."),
@@ -93,7 +114,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "antiAffinity", "anti_affinity", "string", "preferred", "Spread pods over nodes: preferred, required, none."
     ),
+    Setting(
+        "zoneSpread",
+        "zone_spread",
+        "string",
+        "preferred",
+        "Spread pods over topology.kubernetes.io/zone: preferred, required, none.",
+    ),
     Setting("podDisruptionBudget", "pod_disruption_budget", "boolean", True, "Create a PDB with maxUnavailable 1."),
+    Setting(
+        "terminationGracePeriodSeconds",
+        "termination_grace_period",
+        "integer",
+        300,
+        "Seconds a stopping dnode gets to flush and exit before it is killed.",
+    ),
     Setting("labels", "labels", "array", [], "Extra labels for every object, as key=value."),
     Setting("annotations", "annotations", "array", [], "Extra annotations for every object, as key=value."),
     Setting("clusterDomain", "cluster_domain", "string", "cluster.local", "Kubernetes cluster DNS domain."),
@@ -141,7 +176,7 @@ class ClusterArgs:
     timezone: str = "Asia/Shanghai"
     server_port: int = 6030
     rest_port: int = 6041
-    storage_class: str = "standard"
+    storage_class: str = ""
     storage_size: str = "5Gi"
     log_storage_size: str = ""
     cpu_request: str = "500m"
@@ -151,7 +186,9 @@ class ClusterArgs:
     taos_settings: Mapping[str, str] = field(default_factory=dict)
     pod_management_policy: str = "Parallel"
     anti_affinity: str = "preferred"
+    zone_spread: str = "preferred"
     pod_disruption_budget: bool = True
+    termination_grace_period: int = 300
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
     cluster_domain: str = "cluster.local"
@@ -235,6 +272,8 @@ def _parse_bool(raw: Any, setting: Setting) -> bool:
 
 
 def _parse_str(raw: Any, setting: Setting) -> str:
+    if setting.key in QUANTITY_KEYS and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return str(int(raw)) if float(raw).is_integer() else str(raw)
     if not isinstance(raw, str):
         raise ValueError(f"{setting.key}: {_shown(setting, raw)} is not a string")
     return raw
@@ -288,24 +327,32 @@ def validate(args: ClusterArgs) -> list[str]:
     """Every problem with the settings, one message each (empty when valid)."""
     p: list[str] = []
     dns = "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters"
+    names_ok = True
     for key in ("namespace", "clusterName", "serviceName"):
         value = getattr(args, _BY_KEY[key].field)
-        _check(p, isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL.fullmatch(value)), key, value, dns)
-    _check(
-        p,
-        isinstance(args.replicas, int) and not isinstance(args.replicas, bool) and args.replicas >= 1,
-        "replicas",
-        args.replicas,
-        "must be an integer >= 1 (3 or more for high availability)",
-    )
-    m = _IMAGE.fullmatch(args.image) if isinstance(args.image, str) else None
-    _check(
-        p,
-        bool(m and m.group("tag") and m.group("tag") != "latest"),
-        "image",
-        args.image,
-        "must be <repository>:<tag> with a pinned tag, not 'latest' (e.g. " + DEFAULT_IMAGE + ")",
-    )
+        ok = isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL.fullmatch(value))
+        names_ok = names_ok and ok
+        _check(p, ok, key, value, dns)
+    if names_ok and len(args.cluster_name) > MAX_CLUSTER_NAME:
+        p.append(
+            f"clusterName: {args.cluster_name!r} is invalid; at most {MAX_CLUSTER_NAME} characters: the StatefulSet "
+            "controller labels every pod controller-revision-hash=<clusterName>-<hash of up to 10 characters>, and "
+            "a label value has at most 63"
+        )
+    if names_ok and args.create_namespace and args.namespace in SYSTEM_NAMESPACES:
+        p.append(
+            f"namespace: {args.namespace!r} is invalid with createNamespace true; Kubernetes makes that namespace "
+            "itself, so the program must not own it: set createNamespace false to deploy into it"
+        )
+    replicas_ok = isinstance(args.replicas, int) and not isinstance(args.replicas, bool) and args.replicas >= 1
+    _check(p, replicas_ok, "replicas", args.replicas, "must be an integer >= 1 (3 or more for high availability)")
+    if replicas_ok and args.replicas < 3 and not args.allow_fewer_than_three:
+        p.append(
+            f"replicas: {args.replicas} is invalid without allowFewerThanThreeDnodes; fewer than 3 dnodes means fewer "
+            "than 3 mnodes, so losing one pod stops the cluster. Fix: set replicas to 3 or more, or set "
+            "allowFewerThanThreeDnodes true to accept that"
+        )
+    p += _image_problems(args.image)
     _check(
         p,
         args.image_pull_policy in ("Always", "IfNotPresent", "Never"),
@@ -349,6 +396,7 @@ def validate(args: ClusterArgs) -> list[str]:
             value,
             "must be a Kubernetes quantity (e.g. 500m or 2 for CPU, 1Gi for memory) or '' for none",
         )
+    p += _request_above_limit(args)
     for k in args.taos_settings:
         if not _TAOS_KEY.fullmatch(k):
             p.append(
@@ -380,11 +428,27 @@ def validate(args: ClusterArgs) -> list[str]:
                 p.append(f"labels: value {v!r} of {k!r} is not a valid label value (63 characters of [A-Za-z0-9-_.])")
     _check(
         p,
-        bool(_DNS_SUBDOMAIN.fullmatch(args.cluster_domain)),
-        "clusterDomain",
-        args.cluster_domain,
-        "must be a DNS domain such as cluster.local",
+        args.zone_spread in ("preferred", "required", "none"),
+        "zoneSpread",
+        args.zone_spread,
+        "allowed: preferred, required, none",
     )
+    _check(
+        p,
+        isinstance(args.termination_grace_period, int) and 1 <= args.termination_grace_period <= 86400,
+        "terminationGracePeriodSeconds",
+        args.termination_grace_period,
+        "must be a whole number of seconds from 1 to 86400",
+    )
+    domain_ok = bool(_DNS_SUBDOMAIN.fullmatch(args.cluster_domain))
+    _check(p, domain_ok, "clusterDomain", args.cluster_domain, "must be a DNS domain such as cluster.local")
+    if names_ok and domain_ok and replicas_ok:
+        fqdn = dnode_fqdn(args, args.replicas - 1)
+        if len(fqdn) > MAX_FQDN:
+            p.append(
+                f"clusterDomain: dnode FQDN {fqdn!r} has {len(fqdn)} characters; TDengine allows at most {MAX_FQDN} "
+                "(TD_FQDN_LEN). Fix: shorten clusterName, serviceName, namespace or clusterDomain"
+            )
     _check(
         p,
         args.admin_url == "" or bool(_URL.fullmatch(args.admin_url)),
@@ -408,6 +472,54 @@ def validate(args: ClusterArgs) -> list[str]:
             )
     if args.kubeconfig is not None and args.kubeconfig.strip() == "":
         p.append("kubeconfig: <secret> is empty; unset it to use the ambient kubeconfig")
+    return p
+
+
+def dnode_fqdn(args: ClusterArgs, ordinal: int) -> str:
+    """The FQDN of pod `ordinal`'s dnode: `<clusterName>-<n>.<serviceName>.<namespace>.svc.<clusterDomain>`."""
+    return f"{args.cluster_name}-{ordinal}.{args.service_name}.{args.namespace}.svc.{args.cluster_domain}"
+
+
+def _image_problems(image: Any) -> list[str]:
+    """A pinned reference (a tag that is not `latest`, a digest, or both) of a TDengine 3.x image."""
+    m = _IMAGE.fullmatch(image) if isinstance(image, str) else None
+    tag, digest = (m.group("tag"), m.group("digest")) if m else (None, None)
+    if not m or not (digest or (tag and tag != "latest")):
+        return [
+            f"image: {image!r} is invalid; must be <repository>:<tag> with a pinned tag, not 'latest', or "
+            f"<repository>[:<tag>]@sha256:<digest> (e.g. {DEFAULT_IMAGE})"
+        ]
+    version = _VERSION_TAG.match(tag or "")
+    if version and int(version.group(1)) != SUPPORTED_MAJOR:
+        return [
+            f"image: {image!r} is invalid; its tag names TDengine {version.group(1)}.x, and this program manages "
+            f"TDengine {SUPPORTED_MAJOR}.x clusters only (2.x is a different system with other SQL and cluster "
+            f"rules). Fix: use a 3.x image such as {DEFAULT_IMAGE}"
+        ]
+    return []
+
+
+def quantity_value(text: str) -> float:
+    """A Kubernetes quantity as a number (bytes or cores), for comparisons only."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([A-Za-z]*)", text)
+    if not m or m.group(2) not in _MULTIPLIERS:
+        raise ValueError(f"not a quantity: {text!r}")
+    return float(m.group(1)) * _MULTIPLIERS[m.group(2)]
+
+
+def _request_above_limit(args: ClusterArgs) -> list[str]:
+    p: list[str] = []
+    for what, request_key, request, limit_key, limit, pattern in (
+        ("CPU", "cpuRequest", args.cpu_request, "cpuLimit", args.cpu_limit, _CPU),
+        ("memory", "memoryRequest", args.memory_request, "memoryLimit", args.memory_limit, _QUANTITY),
+    ):
+        if not (_is_quantity(request, pattern) and _is_quantity(limit, pattern)):
+            continue
+        if quantity_value(request) > quantity_value(limit):
+            p.append(
+                f"{request_key}: {request!r} is invalid; it is above {limit_key} {limit!r}, which Kubernetes refuses "
+                f"(a {what} request must not exceed its limit). Fix: lower {request_key} or raise {limit_key}"
+            )
     return p
 
 

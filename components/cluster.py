@@ -50,7 +50,7 @@ class TDengineCluster(pulumi.ComponentResource):
         password = self._root_password(child)
         created: list[pulumi.Resource] = []
         if args.create_namespace:
-            created.append(self._object("ns", manifests.namespace(args), child))
+            created.append(self._namespace(child))
         namespace_opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(created)))
 
         secret = self._object("root", manifests.root_secret(args, password), namespace_opts)
@@ -93,6 +93,21 @@ class TDengineCluster(pulumi.ComponentResource):
             }
         )
 
+    def _namespace(self, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+        """The namespace, through a provider that adopts an existing one: a destroy that keeps the data keeps the
+        namespace too (`retain_on_delete`, else Kubernetes' namespace controller deletes the PVCs with it), and
+        the next `up` must take that namespace back instead of failing with AlreadyExists."""
+        a = self.args
+        adopting = k8s.Provider(
+            f"{self._name}-namespace-provider",
+            kubeconfig=pulumi.Output.secret(a.kubeconfig) if a.kubeconfig else None,
+            context=a.kube_context or None,
+            upsert_existing_objects=True,
+            opts=opts,
+        )
+        keep = pulumi.ResourceOptions(provider=adopting, retain_on_delete=not a.delete_data_on_destroy)
+        return self._object("ns", manifests.namespace(a), pulumi.ResourceOptions.merge(opts, keep))
+
     def _root_password(self, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
         """The configured password as a secret, or a generated one that meets TDengine's strong rule."""
         if self.args.root_password is not None:
@@ -132,6 +147,7 @@ class TDengineCluster(pulumi.ComponentResource):
             "stallTimeoutSeconds": a.stall_timeout,
             "readyTimeoutSeconds": a.ready_timeout,
             "deleteDataOnDestroy": a.delete_data_on_destroy,
+            "createNamespace": a.create_namespace,
         }
         return {k: v for k, v in props.items() if v is not None}
 

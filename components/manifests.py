@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from components.args import ClusterArgs
+from components.args import ClusterArgs, dnode_fqdn
 
 DATA_VOLUME = "taosdata"
 LOG_VOLUME = "taoslog"
@@ -55,22 +55,33 @@ def client_service_name(args: ClusterArgs) -> str:
 
 
 def pod_fqdn(args: ClusterArgs, ordinal: int) -> str:
-    return f"{args.cluster_name}-{ordinal}.{args.service_name}.{args.namespace}.svc.{args.cluster_domain}"
+    return dnode_fqdn(args, ordinal)
 
 
 def first_endpoint(args: ClusterArgs) -> str:
     return f"{pod_fqdn(args, 0)}:{args.server_port}"
 
 
+POD_SECURITY = {
+    "pod-security.kubernetes.io/enforce": "baseline",
+    "pod-security.kubernetes.io/audit": "restricted",
+}
+"""Pod Security Standards of a namespace the program creates: `baseline` is enforced, because the official image
+runs as root (below); `restricted` is audited, so the cluster's audit log shows what would fail it."""
+
+
 def namespace(args: ClusterArgs) -> Manifest:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": _metadata(args, args.namespace, namespaced=False)}
+    meta = _metadata(args, args.namespace, namespaced=False)
+    meta["labels"] = {**meta["labels"], **POD_SECURITY}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
 
 def _ports(args: ClusterArgs, container: bool) -> list[dict[str, Any]]:
+    """Named after the port they carry (the seed's `tcp6030`/`tcp6041` at the default ports)."""
     key = "containerPort" if container else "port"
     return [
-        {"name": "tcp6030", "protocol": "TCP", key: args.server_port},
-        {"name": "tcp6041", "protocol": "TCP", key: args.rest_port},
+        {"name": f"tcp{args.server_port}", "protocol": "TCP", key: args.server_port},
+        {"name": f"tcp{args.rest_port}", "protocol": "TCP", key: args.rest_port},
     ]
 
 
@@ -142,13 +153,66 @@ def _env(args: ClusterArgs) -> list[dict[str, Any]]:
 
 
 def _probe(**timing: int) -> dict[str, Any]:
+    """The image's `taos-check`: `taos --check` against the local taosd, failing on `0: unavailable` and
+    `4: exiting` (it passes `1: network ok`, `2: service ok`, `3: service degraded`); it has no other mode."""
     return {"exec": {"command": ["taos-check"]}, **timing}
+
+
+def _liveness(args: ClusterArgs) -> dict[str, Any]:
+    """Process-level: is taosd listening? A cluster-level check here would restart every pod at once when the
+    cluster itself is unwell (quorum lost, a leader election), the worst moment. The image's entrypoint keeps the
+    container running after taosd dies, so this probe is also what restarts a dead taosd."""
+    return {
+        "tcpSocket": {"port": args.server_port},
+        "initialDelaySeconds": 15,
+        "periodSeconds": 20,
+        "timeoutSeconds": 5,
+    }
+
+
+STOP_TAOSD = (
+    "pkill -TERM -x taosadapter; pkill -TERM -x taosd; while pgrep -x taosd >/dev/null; do sleep 1; done; exit 0"
+)
+"""preStop: the image's tini forwards SIGTERM only to its entrypoint script, whose exit then kills taosd with
+SIGKILL; so the hook stops taosd itself and waits until it has flushed and exited."""
+
+SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "privileged": False,
+    "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""The strictest the official image allows. It runs as root: its entrypoint writes /etc/hosts and /etc/localtime
+before starting taosd, which a non-root user cannot. Kept capabilities: file ownership and permission
+overrides, for data volumes a provisioner created with another owner; everything else (NET_RAW, SETUID, ...) is
+dropped."""
 
 
 def _resources(args: ClusterArgs) -> dict[str, Any]:
     requests = {k: v for k, v in (("cpu", args.cpu_request), ("memory", args.memory_request)) if v}
     limits = {k: v for k, v in (("cpu", args.cpu_limit), ("memory", args.memory_limit)) if v}
     return {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+
+
+def _spread(args: ClusterArgs) -> list[dict[str, Any]]:
+    """One pod per zone first, so the 3 mnodes (pods 0-2) survive the loss of a zone where the cluster has
+    zones; hostname too, as a preference next to the anti-affinity."""
+    out = []
+    if args.zone_spread != "none":
+        mode = "DoNotSchedule" if args.zone_spread == "required" else "ScheduleAnyway"
+        out.append(_constraint(args, "topology.kubernetes.io/zone", mode))
+    if args.anti_affinity != "none":
+        out.append(_constraint(args, "kubernetes.io/hostname", "ScheduleAnyway"))
+    return out
+
+
+def _constraint(args: ClusterArgs, key: str, mode: str) -> dict[str, Any]:
+    return {
+        "maxSkew": 1,
+        "topologyKey": key,
+        "whenUnsatisfiable": mode,
+        "labelSelector": {"matchLabels": args.labels_selector},
+    }
 
 
 def _affinity(args: ClusterArgs) -> dict[str, Any] | None:
@@ -189,13 +253,21 @@ def statefulset(args: ClusterArgs) -> Manifest:
         "volumeMounts": mounts,
         "startupProbe": _probe(failureThreshold=360, periodSeconds=10),
         "readinessProbe": _probe(initialDelaySeconds=5, periodSeconds=10, timeoutSeconds=10),
-        "livenessProbe": _probe(initialDelaySeconds=15, periodSeconds=20, timeoutSeconds=10),
+        "livenessProbe": _liveness(args),
+        "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", STOP_TAOSD]}}},
+        "securityContext": SECURITY_CONTEXT,
     }
     if resources := _resources(args):
         container["resources"] = resources
-    pod_spec: dict[str, Any] = {"containers": [container]}
+    pod_spec: dict[str, Any] = {
+        "terminationGracePeriodSeconds": args.termination_grace_period,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+    }
     if affinity := _affinity(args):
         pod_spec["affinity"] = affinity
+    if spread := _spread(args):
+        pod_spec["topologySpreadConstraints"] = spread
     # A changed taoscfg must restart the pods to take effect: hash it into the pod template.
     checksum = hashlib.sha256(json.dumps(config_map(args)["data"], sort_keys=True).encode()).hexdigest()[:16]
     template_meta: dict[str, Any] = {

@@ -1,8 +1,8 @@
-"""Every setting with invalid values, and the README's "Bad input" table generated from what they produce.
+"""Every setting with invalid values, and the "Bad input" table of docs/testing.md generated from what they produce.
 
 `CASES` is the one list: `tests/test_bad_input.py` runs each case through `ClusterArgs.from_mapping`
 (as stack config gives values) and checks the message, requires a case for every setting, and compares
-the README's table with `table()`, which is built from the messages the cases actually produce.
+docs/testing.md's table with `table()`, which is built from the messages the cases actually produce.
 Regenerate it after changing a message or adding a setting:
 
     venv/bin/python -m tests.bad_input
@@ -26,6 +26,8 @@ class Case:
     """Text the error must contain."""
     shown: str = ""
     """How the table shows the value, when the value itself would not read well."""
+    others: tuple[tuple[str, Any], ...] = ()
+    """Other settings the case needs (a request above a limit needs the limit)."""
 
     @property
     def id(self) -> str:
@@ -35,17 +37,21 @@ class Case:
 CASES: list[Case] = [
     Case("namespace", "TDengine_Test", "namespace: 'TDengine_Test' is invalid; must be a DNS-1123 label"),
     Case("namespace", "a" * 64, "at most 63 characters", shown="64 times `a`"),
+    Case("namespace", "kube-system", "namespace: 'kube-system' is invalid with createNamespace true"),
     Case("createNamespace", "yes", "createNamespace: 'yes' is not a boolean"),
     Case("clusterName", "-tdengine", "clusterName: '-tdengine' is invalid"),
+    Case("clusterName", "t" * 53, "at most 52 characters: the StatefulSet controller", shown="53 times `t`"),
     Case("serviceName", "taos.d", "serviceName: 'taos.d' is invalid"),
     Case("clientService", "maybe", "clientService: 'maybe' is not a boolean (true or false)"),
     Case("replicas", "0", "replicas: 0 is invalid; must be an integer >= 1"),
     Case("replicas", "-2", "replicas: -2 is invalid"),
     Case("replicas", "three", "replicas: 'three' is not an integer"),
     Case("replicas", "2.5", "replicas: '2.5' is not an integer"),
+    Case("replicas", "2", "replicas: 2 is invalid without allowFewerThanThreeDnodes"),
     Case("image", "tdengine/tdengine", "image: 'tdengine/tdengine' is invalid; must be <repository>:<tag>"),
     Case("image", "tdengine/tdengine:latest", "not 'latest'"),
     Case("image", "Tdengine/TDengine:3.3.6.13", "image: 'Tdengine/TDengine:3.3.6.13' is invalid"),
+    Case("image", "tdengine/tdengine:2.6.0.34", "its tag names TDengine 2.x, and this program manages TDengine 3.x"),
     Case("imagePullPolicy", "Sometimes", "imagePullPolicy: 'Sometimes' is invalid; allowed: Always, IfNotPresent"),
     Case("timezone", "Mars/Olympus", "timezone: 'Mars/Olympus' is invalid; must be an IANA time zone"),
     Case("serverPort", "0", "serverPort: 0 is invalid; must be a port number from 1 to 65535"),
@@ -57,6 +63,14 @@ CASES: list[Case] = [
     Case("logStorageSize", "lots", "logStorageSize: 'lots' is invalid"),
     Case("cpuRequest", "1 core", "cpuRequest: '1 core' is invalid"),
     Case("memoryRequest", "1GB", "memoryRequest: '1GB' is invalid; must be a Kubernetes quantity"),
+    Case("memoryRequest", "8Gi", "memoryRequest: '8Gi' is invalid; it is above memoryLimit '4Gi'"),
+    Case(
+        "cpuRequest",
+        "2",
+        "cpuRequest: '2' is invalid; it is above cpuLimit '1500m'",
+        shown="`2` with cpuLimit `1500m`",
+        others=(("cpuLimit", "1500m"),),
+    ),
     Case("cpuLimit", "2cores", "cpuLimit: '2cores' is invalid"),
     Case("memoryLimit", "4gb", "memoryLimit: '4gb' is invalid"),
     Case("taosSettings", '["DEBUG_FLAG=131"]', "taosSettings: key 'DEBUG_FLAG' is invalid; keys must look like TAOS_"),
@@ -65,12 +79,20 @@ CASES: list[Case] = [
     Case("taosSettings", "{not json", "taosSettings: '{not json' is not a list of key=value strings"),
     Case("podManagementPolicy", "Serial", "podManagementPolicy: 'Serial' is invalid; allowed: Parallel, OrderedReady"),
     Case("antiAffinity", "strict", "antiAffinity: 'strict' is invalid; allowed: preferred, required, none"),
+    Case("zoneSpread", "zones", "zoneSpread: 'zones' is invalid; allowed: preferred, required, none"),
+    Case("terminationGracePeriodSeconds", "0", "terminationGracePeriodSeconds: 0 is invalid; must be a whole number"),
     Case("podDisruptionBudget", "1", "podDisruptionBudget: '1' is not a boolean"),
     Case("labels", '["app=other"]', "labels: key 'app' is a selector label managed by the program"),
     Case("labels", '["bad key=x"]', "labels: key 'bad key' is not a valid Kubernetes label key"),
     Case("labels", '["team=has space"]', "labels: value 'has space' of 'team' is not a valid label value"),
     Case("annotations", '["=x"]', "annotations: key '' is not a valid Kubernetes annotation key"),
     Case("clusterDomain", "Cluster Local", "clusterDomain: 'Cluster Local' is invalid"),
+    Case(
+        "clusterDomain",
+        "east." * 20 + "example.com",
+        "has 141 characters; TDengine allows at most 127 (TD_FQDN_LEN)",
+        shown="`east.` 20 times, then `example.com`",
+    ),
     Case("kubeContext", 5, "kubeContext: 5 is not a string", shown="`5` (a YAML number in the stack file)"),
     Case("adminUrl", "tdengine-0.taosd:6041", "adminUrl: 'tdengine-0.taosd:6041' is invalid; must be http(s)://"),
     Case("forceDropOffline", "force", "forceDropOffline: 'force' is not a boolean"),
@@ -96,7 +118,7 @@ CASES: list[Case] = [
 def problems(case: Case) -> list[str]:
     """What the user gets for this one value (every problem line of the ConfigError)."""
     try:
-        ClusterArgs.from_mapping({case.key: case.value})
+        ClusterArgs.from_mapping({**dict(case.others), case.key: case.value})
     except ConfigError as err:
         return err.problems
     return []
@@ -122,7 +144,7 @@ def _value(case: Case) -> str:
 
 
 def table(cases: list[Case] = CASES) -> str:
-    """The README table: one row per case, in the order the settings are documented, each with the
+    """The docs/testing.md table: one row per case, in the order the settings are documented, each with the
     message the case produced."""
     order = {s.key: i for i, s in enumerate(SETTINGS + SECRET_SETTINGS)}
     rows = ["| key | invalid value | the error you get |", "|---|---|---|"]

@@ -41,6 +41,7 @@ def props(sim: SimCluster, n: int, **overrides: Any) -> dict[str, Any]:
         "forceDropOffline": False,
         "allowFewerThanThreeDnodes": False,
         "deleteDataOnDestroy": False,
+        "createNamespace": True,
         **FAST,
     }
     return {**base, **overrides}

@@ -33,6 +33,7 @@ class Registered:
     dependencies: list[str]
     additional_secret_outputs: list[str]
     provider: str
+    retain_on_delete: bool = False
 
 
 class ProgramMocks(pulumi.runtime.Mocks):
@@ -66,6 +67,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 dependencies=list(request.dependencies),
                 additional_secret_outputs=list(request.additionalSecretOutputs),
                 provider=request.provider,
+                retain_on_delete=bool(request.retainOnDelete),
             )
         )
         return response

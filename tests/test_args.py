@@ -99,3 +99,39 @@ def test_readme_config_table_lists_every_setting():
     documented = [line.split("|")[1].strip().strip("`") for line in section.splitlines() if line.startswith("| `")]
     keys = [s.key for s in SETTINGS + SECRET_SETTINGS]
     assert [k for k in documented if k in keys] == keys
+
+
+def test_quantities_written_as_yaml_numbers_mean_their_string():
+    args = ClusterArgs.from_mapping({"cpuRequest": 4, "cpuLimit": 8, "memoryLimit": "8Gi", "storageSize": 10})
+    assert (args.cpu_request, args.cpu_limit, args.storage_size) == ("4", "8", "10")
+    assert ClusterArgs.from_mapping({"cpuRequest": 0.5}).cpu_request == "0.5"
+    with pytest.raises(ConfigError, match="cpuRequest: True is not a string"):
+        ClusterArgs.from_mapping({"cpuRequest": True})
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "tdengine/tdengine:3.3.6.13",
+        "tdengine/tdengine@sha256:" + "a" * 64,
+        "tdengine/tdengine:3.3.6.13@sha256:" + "b" * 64,
+        "registry.example.com:5000/tdengine/tdengine:3.3.7.5",
+    ],
+)
+def test_pinned_images_are_accepted_digests_included(image: str):
+    assert ClusterArgs(image=image).image == image
+
+
+def test_requests_may_equal_their_limits_and_units_are_compared_by_value():
+    args = ClusterArgs(cpu_request="1", cpu_limit="1000m", memory_request="4096Mi", memory_limit="4Gi")
+    assert args.cpu_limit == "1000m"
+    with pytest.raises(ConfigError, match="memoryRequest: '4097Mi' is invalid; it is above memoryLimit '4Gi'"):
+        ClusterArgs(memory_request="4097Mi", memory_limit="4Gi")
+
+
+def test_the_longest_fqdn_is_checked_at_the_highest_ordinal():
+    # 'tdengine-9.taosd.tdengine.svc.<domain>' fits at 10 replicas; ordinal 10 is one character longer
+    domain = "d" * 60 + "." + "e" * (127 - len("tdengine-9.taosd.tdengine.svc.") - 61)
+    assert len(ClusterArgs(cluster_domain=domain, replicas=10).cluster_domain) == len(domain)
+    with pytest.raises(ConfigError, match="has 128 characters; TDengine allows at most 127"):
+        ClusterArgs(cluster_domain=domain, replicas=11)

@@ -119,11 +119,11 @@ def test_satisfies_the_protocol(kube: KubernetesApi) -> None:
 def test_list_pods_filters_sorts_and_reads_state(kube: KubernetesApi, fake: FakeKubeApi) -> None:
     pods = kube.list_pods(NS, STS)
     assert pods == [
-        PodInfo("tdengine-0", 0, ready=True, phase="Running"),
-        PodInfo("tdengine-1", 1, ready=False, phase="Pending"),
-        PodInfo("tdengine-2", 2, ready=True, phase="Running"),
-        PodInfo("tdengine-3", 3, ready=True, phase="Running", deleting=True),
-        PodInfo("tdengine-10", 10, ready=True, phase="Running"),
+        PodInfo("tdengine-0", 0, ready=True, phase="Running", uid="uid-tdengine-0"),
+        PodInfo("tdengine-1", 1, ready=False, phase="Pending", uid="uid-tdengine-1"),
+        PodInfo("tdengine-2", 2, ready=True, phase="Running", uid="uid-tdengine-2"),
+        PodInfo("tdengine-3", 3, ready=True, phase="Running", deleting=True, uid="uid-tdengine-3"),
+        PodInfo("tdengine-10", 10, ready=True, phase="Running", uid="uid-tdengine-10"),
     ]
     assert fake.requests == [("GET", PODS_PATH)]
 
@@ -283,3 +283,29 @@ def test_port_forward_latency(kube: KubernetesApi) -> None:
             urllib.request.urlopen(f"{url}/x", timeout=5).read()
         per_request = (time.perf_counter() - start) / 5
     assert per_request < 0.5, per_request
+
+
+def test_secrets_are_created_replaced_read_and_deleted(kube: KubernetesApi, fake: FakeKubeApi) -> None:
+    assert kube.read_secret(NS, "tdengine-root-kept") is None
+    kube.write_secret(NS, "tdengine-root-kept", {"TAOS_ROOT_PASSWORD": "Old-Pass-2025!"}, {"team": "db"})
+    stored = fake.secrets[(NS, "tdengine-root-kept")]
+    assert stored["metadata"]["labels"] == {"team": "db"} and "stringData" not in stored
+    assert kube.read_secret(NS, "tdengine-root-kept") == {"TAOS_ROOT_PASSWORD": "Old-Pass-2025!"}
+    kube.write_secret(NS, "tdengine-root-kept", {"TAOS_ROOT_PASSWORD": "New-Pass-2026!"}, {})  # exists: replaced
+    assert kube.read_secret(NS, "tdengine-root-kept") == {"TAOS_ROOT_PASSWORD": "New-Pass-2026!"}
+    secrets = f"/api/v1/namespaces/{NS}/secrets"
+    assert [r for r in fake.requests if "/secrets" in r[1]][1:5] == [
+        ("POST", secrets),
+        ("GET", f"{secrets}/tdengine-root-kept"),
+        ("POST", secrets),
+        ("PUT", f"{secrets}/tdengine-root-kept"),
+    ]
+    kube.delete_secret(NS, "tdengine-root-kept")
+    kube.delete_secret(NS, "tdengine-root-kept")  # already gone: not an error
+    assert (NS, "tdengine-root-kept") not in fake.secrets
+
+
+def test_secret_errors_name_the_secret(kube: KubernetesApi, fake: FakeKubeApi) -> None:
+    fake.fail(f"/api/v1/namespaces/{NS}/secrets/tdengine-root-kept", 403, "secrets is forbidden")
+    with pytest.raises(KubeError, match=rf"read secret {NS}/tdengine-root-kept failed: HTTP 403"):
+        kube.read_secret(NS, "tdengine-root-kept")

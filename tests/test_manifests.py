@@ -23,13 +23,20 @@ VARIANTS = {
         cpu_limit="2",
         anti_affinity="required",
         pod_management_policy="OrderedReady",
+        zone_spread="required",
+        termination_grace_period=900,
         taos_settings={"TAOS_SUPPORT_VNODES": "32", "TAOS_DEBUG_FLAG": "131"},
         labels={"team": "iot", "example.com/tier": "gold"},
         annotations={"example.com/owner": "platform team"},
         storage_class="",
     ),
     "minimal": ClusterArgs(
-        create_namespace=False, anti_affinity="none", pod_disruption_budget=False, cpu_request="", memory_limit=""
+        create_namespace=False,
+        anti_affinity="none",
+        zone_spread="none",
+        pod_disruption_budget=False,
+        cpu_request="",
+        memory_limit="",
     ),
 }
 
@@ -63,7 +70,12 @@ def test_everything_variant_wires_its_settings():
     container = pod["containers"][0]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["TAOS_ADAPTER_PORT"] == "16041"
-    assert container["ports"][1]["containerPort"] == 16041
+    assert container["ports"][1] == {"name": "tcp16041", "protocol": "TCP", "containerPort": 16041}
+    service_ports = manifests.headless_service(args)["spec"]["ports"]
+    assert [(p["name"], p["port"]) for p in service_ports] == [("tcp6030", 6030), ("tcp16041", 16041)]
+    assert pod["terminationGracePeriodSeconds"] == 900
+    modes = {c["topologyKey"]: c["whenUnsatisfiable"] for c in pod["topologySpreadConstraints"]}
+    assert modes == {"topology.kubernetes.io/zone": "DoNotSchedule", "kubernetes.io/hostname": "ScheduleAnyway"}
     assert [v["metadata"]["name"] for v in sts["spec"]["volumeClaimTemplates"]] == ["taosdata", "taoslog"]
     assert "storageClassName" not in sts["spec"]["volumeClaimTemplates"][0]["spec"]
     assert {"name": "taoslog", "mountPath": "/var/log/taos"} in container["volumeMounts"]
@@ -95,3 +107,36 @@ def test_pdb_allows_one_disruption_and_selects_the_pods():
     assert pdb["spec"]["maxUnavailable"] == 1
     assert pdb["spec"]["selector"] == sts["spec"]["selector"]
     assert sts["spec"]["selector"]["matchLabels"].items() <= sts["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_minimal_variant_has_no_spread_and_default_ports_keep_the_seed_names():
+    pod = manifests.statefulset(VARIANTS["minimal"])["spec"]["template"]["spec"]
+    assert "topologySpreadConstraints" not in pod and "affinity" not in pod
+    assert [p["name"] for p in pod["containers"][0]["ports"]] == ["tcp6030", "tcp6041"]
+
+
+def test_created_namespace_enforces_baseline_pod_security():
+    labels = manifests.namespace(ClusterArgs())["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+
+
+def test_the_pod_meets_pod_security_baseline():
+    """What `baseline` forbids (privileged, host namespaces, host paths, added capabilities outside its list)."""
+    allowed_caps = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE"}
+    allowed_caps |= {"SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+    pod = manifests.statefulset(ClusterArgs())["spec"]["template"]["spec"]
+    assert not {"hostNetwork", "hostPID", "hostIPC", "volumes"} & set(pod)
+    for container in pod["containers"]:
+        ctx = container["securityContext"]
+        assert ctx["privileged"] is False and ctx["allowPrivilegeEscalation"] is False
+        assert set(ctx["capabilities"]["add"]) <= allowed_caps and ctx["capabilities"]["drop"] == ["ALL"]
+        assert ctx["seccompProfile"]["type"] == "RuntimeDefault"
+
+
+def test_liveness_is_process_level_and_readiness_cluster_level():
+    container = manifests.statefulset(ClusterArgs(server_port=6130, rest_port=6141))["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert container["livenessProbe"]["tcpSocket"] == {"port": 6130}
+    assert container["readinessProbe"]["exec"]["command"] == ["taos-check"]

@@ -328,3 +328,48 @@ def test_without_admin_url_the_provider_port_forwards_to_a_remaining_member(sim)
     engine.up(3, adminUrl="")
     assert forwarded and set(forwarded) == {"tdengine-test/tdengine-0:6041"}
     assert "tdengine-3" not in ids(sim)
+
+
+def test_destroy_keeps_the_data_and_its_password_and_the_next_up_opens_it_again(sim, capfd):
+    """The default destroy: PVCs kept with the root password; a new stack (another generated password) on the
+    same namespace takes the data back, rotates it to its own password and removes the kept Secret."""
+    sim.bootstrap(3)
+    first = Engine(sim)
+    first.up(3, rootPassword="First-Stack-2025!")
+    sim.create_database("app", replica=3, vgroups=2)
+    dnodes_before = ids(sim)
+    old_password = sim.password
+    assert old_password == "First-Stack-2025!"
+
+    sim.kube.delete_statefulset()  # pulumi destroy, in reverse dependency order: the StatefulSet, then
+    first.decommission.delete("id", first.decommission_outs)  # DnodeDecommission; the Namespace is retained
+    sim.wait_until(lambda s: not sim.kube.pods(), timeout=5)
+    kept = sim.kube.secrets[("tdengine-test", "tdengine-root-kept")]
+    assert kept["data"] == {"TAOS_ROOT_PASSWORD": old_password}
+    assert kept["labels"]["tdengine.io/kept-by-destroy"] == "true"
+    assert [p.name for p in sim.kube.pvcs()] == [f"taosdata-tdengine-{i}" for i in range(3)]
+    err = capfd.readouterr().err
+    assert "destroy kept the data (deleteDataOnDestroy is false): namespace tdengine-test (retained)" in err
+    assert "taosdata-tdengine-0, taosdata-tdengine-1, taosdata-tdengine-2" in err
+    assert "To delete the data for good: kubectl delete namespace tdengine-test" in err
+    assert old_password not in err
+
+    mutations_before = len(sim.mutations())
+    second = Engine(sim)  # a new stack: no state, another password
+    topology = second.up(3, rootPassword="Second-Stack-2026!")["topology"]
+    assert sim.password == "Second-Stack-2026!"
+    assert ids(sim) == dnodes_before  # the same dnodes, back on their volumes
+    assert {d["pod"]: d["status"] for d in topology["dnodes"]} == {f"tdengine-{i}": "ready" for i in range(3)}
+    assert "app" in {v["db"] for v in sim.vgroups()}
+    assert ("tdengine-test", "tdengine-root-kept") not in sim.kube.secrets
+    assert [m.split(" '")[0] for m in sim.mutations()[mutations_before:]] == ["alter user root pass"]
+
+
+def test_destroy_with_delete_data_removes_the_volumes_and_keeps_no_password(sim):
+    sim.bootstrap(3)
+    engine = Engine(sim)
+    engine.up(3, deleteDataOnDestroy=True)
+    sim.kube.delete_statefulset()
+    sim.wait_until(lambda s: not sim.kube.pods(), timeout=5)
+    engine.decommission.delete("id", engine.decommission_outs)
+    assert sim.kube.pvcs() == [] and sim.kube.secrets == {}

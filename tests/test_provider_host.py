@@ -84,8 +84,9 @@ class Cluster:
         """How many requests the sim's REST front and the fake API server have seen so far."""
         return len(self.sim.requests), len(self.api.requests)
 
-    def deletes(self) -> list[str]:
-        return [path for method, path in self.api.requests if method == "DELETE"]
+    def deletes(self, kind: str = "persistentvolumeclaims") -> list[str]:
+        """Paths of the DELETE requests for objects of one kind (PVCs: the data)."""
+        return [path for method, path in self.api.requests if method == "DELETE" and f"/{kind}/" in path]
 
 
 @pytest.fixture(scope="module")
@@ -269,6 +270,8 @@ def test_scale_up_drain_down_and_up_again(host, cluster):
     assert outputs(dec)["drained"] == []
     mem = host.create(MEMBERSHIP, "m", cluster.props(MEMBERSHIP))
     dec_id, mem_id = dec.id, mem.id  # an UpdateResponse carries no id: the engine keeps it
+    # a new stack removes what a kept-data destroy may have left (here: nothing, so a 404)
+    assert cluster.deletes("secrets") == [f"/api/v1/namespaces/{NS}/secrets/{STS}-root-kept"]
     ids = {o: sim.dnode_id(o) for o in range(3)}
 
     # 3 -> 4: decommission first (nothing to drain, no stale PVC), then the StatefulSet, then membership.
@@ -325,18 +328,28 @@ def test_scale_up_drain_down_and_up_again(host, cluster):
 PVC_PATHS = [f"/api/v1/namespaces/{NS}/persistentvolumeclaims/taosdata-{STS}-{i}" for i in range(3)]
 
 
-def test_delete_keeps_data_by_default(host, cluster):
+def test_delete_keeps_data_by_default(cluster):
+    """Without deleteDataOnDestroy: no SQL, no PVC deleted, and the data's root password kept next to it
+    (in the namespace a destroy keeps), on the cluster of the stack's kubeconfig."""
     inputs = cluster.props(DECOMMISSION)
-    created = host.create(DECOMMISSION, "d", inputs)
-    before = cluster.io_marks()
-    host.delete(DECOMMISSION, "d", created.id, outputs(created), old_inputs=inputs)
-    assert cluster.io_marks() == before  # no SQL, no Kubernetes call at all
-    assert len(cluster.sim.kube.pvcs()) == 3
+    stack = {"tdengine:replicas": "3", "tdengine:kubeconfig": inputs["kubeconfig"]}
+    with ProviderHost(stack) as destroy_host:
+        created = destroy_host.create(DECOMMISSION, "d", inputs)
+        _destroy_statefulset(cluster.sim)
+        statements = len(cluster.sim.requests)
+        destroy_host.delete(DECOMMISSION, "d", created.id, outputs(created), old_inputs=inputs)
+        stderr = destroy_host.stderr_text()
+    assert len(cluster.sim.requests) == statements  # never any SQL
+    assert cluster.deletes() == [] and len(cluster.sim.kube.pvcs()) == 3
+    kept = cluster.api.secrets[(NS, f"{STS}-root-kept")]
+    assert base64.b64decode(kept["data"]["TAOS_ROOT_PASSWORD"]).decode() == PASSWORD
+    assert f"destroy kept the data (deleteDataOnDestroy is false): in namespace {NS}: the PVCs (" in stderr
+    assert PASSWORD not in stderr
 
 
 def _destroy_statefulset(sim: SimCluster) -> None:
     """`pulumi destroy` deletes the StatefulSet (which depends on DnodeDecommission) first."""
-    sim.kube.scale(0)
+    sim.kube.delete_statefulset()
     sim.wait_until(lambda s: not s.pods)
 
 

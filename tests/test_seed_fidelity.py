@@ -22,6 +22,7 @@ REPLACED = {
     "StatefulSet": {
         "spec.template.spec.containers[0].image": ("tdengine/tdengine:3.0.7.1", "tdengine/tdengine:3.3.6.13"),
         "spec.template.spec.containers[0].readinessProbe.timeoutSeconds": (5000, 10),
+        "spec.template.spec.containers[0].livenessProbe.exec": ({"command": ["taos-check"]}, None),
     },
     "Service": {},
 }
@@ -108,9 +109,24 @@ def test_departure_selector_adds_instance_labels(dev_args):
 
 def test_departure_probe_timeouts_resources_and_taoscfg(dev_args):
     container = manifests.statefulset(dev_args)["spec"]["template"]["spec"]["containers"][0]
-    assert container["livenessProbe"]["timeoutSeconds"] == 10
+    assert container["livenessProbe"]["tcpSocket"] == {"port": 6030} and "exec" not in container["livenessProbe"]
+    assert container["readinessProbe"]["exec"] == container["startupProbe"]["exec"] == {"command": ["taos-check"]}
     assert container["resources"]["requests"] == {"cpu": "500m", "memory": "1Gi"}
     assert container["envFrom"] == [{"configMapRef": {"name": "tdengine-taoscfg"}}]
+
+
+def test_departure_security_context_grace_period_and_zone_spread(dev_args):
+    seed_pod = seed_documents()["StatefulSet"]["spec"]["template"]["spec"]
+    assert not {"securityContext", "terminationGracePeriodSeconds", "topologySpreadConstraints"} & set(seed_pod)
+    pod = manifests.statefulset(dev_args)["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["terminationGracePeriodSeconds"] == 300
+    assert "pkill -TERM -x taosd" in container["lifecycle"]["preStop"]["exec"]["command"][2]
+    zone = next(c for c in pod["topologySpreadConstraints"] if c["topologyKey"] == "topology.kubernetes.io/zone")
+    assert zone["whenUnsatisfiable"] == "ScheduleAnyway" and zone["maxSkew"] == 1
 
 
 def test_readme_lists_every_departure():
@@ -129,6 +145,10 @@ def test_readme_lists_every_departure():
         "livenessProbe",
         "resources",
         "tdengine-taoscfg",
+        "securityContext",
+        "terminationGracePeriodSeconds",
+        "preStop",
+        "topologySpreadConstraints",
     ):
         assert phrase in section, phrase
 

@@ -211,12 +211,13 @@ def test_scrub_removes_every_secret_longest_first():
 
 
 def test_verify_settings_are_validated_together_with_replicas():
-    assert ClusterArgs(replicas=1).verify_replica == 3  # off: not checked against replicas
+    small = {"replicas": "1", "allowFewerThanThreeDnodes": "true"}
+    assert ClusterArgs.from_mapping(small).verify_replica == 3  # off: not checked against replicas
     with pytest.raises(ConfigError) as err:
-        ClusterArgs.from_mapping({"verify": "true", "replicas": "1"})
+        ClusterArgs.from_mapping({**small, "verify": "true"})
     assert err.value.problems == [
         "verifyReplica: 3 is invalid with replicas 1; a replica-3 database needs 3 dnodes "
         "(set verifyReplica 1, or verify false)"
     ]
-    args = ClusterArgs.from_mapping({"verify": "true", "replicas": "1", "verifyReplica": "1", "verifyRows": "5"})
+    args = ClusterArgs.from_mapping({**small, "verify": "true", "verifyReplica": "1", "verifyRows": "5"})
     assert (args.verify, args.verify_replica, args.verify_rows, args.verify_tables) == (True, 1, 5, 10)

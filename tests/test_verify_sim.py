@@ -190,7 +190,9 @@ def test_a_wrong_password_is_refused_before_anything_is_written(sim):
 def test_failover_is_refused_on_two_dnodes():
     sim = healthy(replicas=2)
     try:
-        code, report, text, _ = verify(sim, failover=True, args=ClusterArgs(namespace=NS, replicas=2))
+        code, report, text, _ = verify(
+            sim, failover=True, args=ClusterArgs(namespace=NS, replicas=2, allow_fewer_than_three=True)
+        )
         pods = sim.kube.pods()
     finally:
         sim.stop()
@@ -272,6 +274,43 @@ def test_a_restart_faster_than_the_election_is_not_a_proven_failover():
     back = f"(tdengine-0 was back at +{f.rejoined:.2f}s first)"
     assert f"the mnode leader did not move to another dnode after tdengine-0 was deleted {back}" in report.problems
     assert "mnode leader moved to -" in text and "never within 20 s" in text
+
+
+class PollsNeverCatchTheRestart:
+    """The simulator's Kubernetes as a slow poller sees it: a pod that is absent, Terminating or not Ready
+    shows as it last was while Ready, so only its uid tells that it was deleted and recreated."""
+
+    def __init__(self, sim) -> None:
+        self.sim = sim
+        self.last_ready: dict[str, object] = {}
+        self.uids: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self.sim.kube, name)
+
+    def list_pods(self, namespace, statefulset):
+        shown = []
+        for pod in self.sim.kube.list_pods(namespace, statefulset):
+            if pod.ready and not pod.deleting:
+                self.last_ready[pod.name] = pod
+            shown.append(self.last_ready.get(pod.name, pod))
+        self.uids.append(next(p.uid for p in shown if p.name == "tdengine-0"))
+        return shown
+
+
+def test_a_pod_recreated_between_two_polls_counts_as_back():
+    """On a real cluster a pod can be deleted and Ready again between two polls: its new uid says so."""
+    sim = healthy()
+    try:
+        kube = PollsNeverCatchTheRestart(sim)
+        code, report, text, progress = verify(sim, failover=True, kube=kube)
+    finally:
+        sim.stop()
+    assert code == command.OK, text
+    f = report.failover
+    assert f.pod_ready is not None and f.rejoined is not None and f.rejoined >= f.pod_ready
+    assert len(set(kube.uids)) == 2  # the poller saw only two pods: the deleted one, then its replacement
+    assert any(line.startswith("failover: pod tdengine-0 Ready again after ") for line in progress)
 
 
 def test_writes_refused_through_the_window_fail_the_failover(sim):

@@ -14,6 +14,7 @@ messages redacted (`admin.redact`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from components.membership.admin import AUTH_FAILURE, AdminClient
@@ -37,13 +38,17 @@ class Candidate:
     password: str
 
 
-def fallbacks(configured: str, previous: str | None) -> list[Candidate]:
-    """Pure: what to try, in order, after TDengine refused the configured password."""
+def fallbacks(configured: str, previous: str | None, kept: Candidate | None = None) -> list[Candidate]:
+    """Pure: what to try, in order, after TDengine refused the configured password: the state's previous
+    password, the one a kept-data destroy left (a new stack on old data), then TDengine's default."""
     out: list[Candidate] = []
-    if previous and previous != configured:
-        out.append(Candidate("the previous rootPassword recorded in the state", previous))
-    if configured != DEFAULT_PASSWORD and previous != DEFAULT_PASSWORD:
-        out.append(Candidate(f"TDengine's default password ({DEFAULT_PASSWORD})", DEFAULT_PASSWORD))
+    for candidate in (
+        Candidate("the previous rootPassword recorded in the state", previous) if previous else None,
+        kept,
+        Candidate(f"TDengine's default password ({DEFAULT_PASSWORD})", DEFAULT_PASSWORD),
+    ):
+        if candidate is not None and candidate.password not in {configured, *(c.password for c in out)}:
+            out.append(candidate)
     return out
 
 
@@ -62,15 +67,20 @@ def alter_root_sql(password: str) -> str:
 
 
 def ensure_root_password(
-    s: Session, previous: str | None, deadline: float, progress: Progress = stderr_progress
+    s: Session,
+    previous: str | None,
+    deadline: float,
+    progress: Progress = stderr_progress,
+    kept: Callable[[], Candidate | None] | None = None,
 ) -> str:
     """Leave the session's cluster accepting the configured password; returns what was done:
     'current' (it already worked: also the resume of an interrupted change), 'changed-default' or
-    'rotated'. Raises TDengineError 855 naming the fix when no known password works."""
+    'rotated'. `kept` looks up the password a kept-data destroy left, only once the configured one is
+    refused. Raises TDengineError 855 naming the fix when no known password works."""
     configured = s.conn.password
     if _accepts(s, configured, deadline):
         return "current"
-    tried = fallbacks(configured, previous)
+    tried = fallbacks(configured, previous, kept() if kept is not None else None)
     for candidate in tried:
         if not _accepts(s, candidate.password, deadline):
             continue

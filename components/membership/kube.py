@@ -1,9 +1,9 @@
 """`KubernetesApi`: the only module that talks to Kubernetes.
 
 It implements `kube_types.KubeOps` with the official `kubernetes` client: list the StatefulSet's pods and
-PVCs, delete a PVC, and port-forward to a pod; and `kube_types.PodOps` for `verify`: exec in a pod, delete
-a pod. It is configured only from a kubeconfig (path or content)
-and context, or in-cluster config, so the same code runs against any API server, a test one included.
+PVCs, delete a PVC, port-forward to a pod, and read, write and delete the Secret a kept-data destroy leaves;
+and `kube_types.PodOps` for `verify`: exec in a pod, delete a pod. It is configured only from a kubeconfig
+(path or content) and context, or in-cluster config, so the same code runs against any API server, a test one included.
 
 Each instance owns a private `ApiClient`, created on first use (constructing does no I/O) and never stored
 in the client's global default configuration. Every API failure becomes a `KubeError` that names what was
@@ -12,6 +12,7 @@ asked (namespace, object, port) and the HTTP status; messages never carry tokens
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -81,7 +82,7 @@ class KubernetesApi:
             ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
             phase = (pod.status and pod.status.phase) or "Unknown"
             deleting = pod.metadata.deletion_timestamp is not None
-            found.append(PodInfo(pod.metadata.name, ordinal, ready, phase, deleting))
+            found.append(PodInfo(pod.metadata.name, ordinal, ready, phase, deleting, pod.metadata.uid or ""))
         return sorted(found, key=lambda p: p.ordinal)
 
     def list_pvcs(self, namespace: str, statefulset: str, templates: list[str]) -> list[PvcInfo]:
@@ -106,6 +107,45 @@ class KubernetesApi:
             )
         except KubeError as e:
             if e.status != 404:  # already gone: the delete is idempotent
+                raise
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        try:
+            secret = self._call(
+                f"read secret {namespace}/{name}",
+                lambda api: api.read_namespaced_secret(name, namespace, _request_timeout=self._timeout),
+            )
+        except KubeError as e:
+            if e.status == 404:
+                return None
+            raise
+        return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+    def write_secret(self, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> None:
+        body = client.V1Secret(
+            metadata=client.V1ObjectMeta(name=name, namespace=namespace, labels=labels), type="Opaque", string_data=data
+        )
+        try:
+            self._call(
+                f"create secret {namespace}/{name}",
+                lambda api: api.create_namespaced_secret(namespace, body, _request_timeout=self._timeout),
+            )
+        except KubeError as e:
+            if e.status != 409:
+                raise
+            self._call(
+                f"replace secret {namespace}/{name}",
+                lambda api: api.replace_namespaced_secret(name, namespace, body, _request_timeout=self._timeout),
+            )
+
+    def delete_secret(self, namespace: str, name: str) -> None:
+        try:
+            self._call(
+                f"delete secret {namespace}/{name}",
+                lambda api: api.delete_namespaced_secret(name, namespace, _request_timeout=self._timeout),
+            )
+        except KubeError as e:
+            if e.status != 404:
                 raise
 
     def delete_pod(self, namespace: str, name: str) -> None:

@@ -2,8 +2,8 @@
 
 Pure declarations: no client, no I/O. `kube.py` implements `KubeOps` with the official
 `kubernetes` client; the simulator in `tests/sim/` implements it in memory. Everything the
-provider asks of Kubernetes goes through these four methods, so a test can swap the whole
-Kubernetes side at one seam.
+provider asks of Kubernetes goes through these methods, so a test can swap the whole Kubernetes side at
+one seam.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ class PodInfo:
     """Pod phase: Pending, Running, Succeeded, Failed or Unknown."""
     deleting: bool = False
     """True once the pod has a deletionTimestamp (it is terminating)."""
+    uid: str = ""
+    """metadata.uid: a pod deleted and recreated under the same name has a new one."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,18 @@ class KubeOps(Protocol):
 
     def port_forward(self, namespace: str, pod: str, port: int) -> AbstractContextManager[str]:
         """Forward a local port to `pod:port`; the context yields `http://127.0.0.1:<local port>`."""
+        ...
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The decoded data of one Secret, or None when it does not exist."""
+        ...
+
+    def write_secret(self, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> None:
+        """Create the Secret, or replace its data and labels when it exists."""
+        ...
+
+    def delete_secret(self, namespace: str, name: str) -> None:
+        """Delete one Secret; a Secret that is already gone is not an error."""
         ...
 
 

@@ -26,7 +26,7 @@ import pulumi
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from components.membership import auth, execute
+from components.membership import auth, execute, retained
 from components.membership.errors import MembershipError
 from components.membership.kube_types import KubeOps
 from components.membership.plan import DrainOptions, preflight_size
@@ -58,6 +58,7 @@ class MembershipProps:
     ready_timeout: float
     statement_timeout: float
     delete_data_on_destroy: bool
+    namespace_created: bool
 
     @classmethod
     def parse(cls, props: dict[str, Any]) -> MembershipProps:
@@ -86,6 +87,7 @@ class MembershipProps:
             ready_timeout=float(props.get("readyTimeoutSeconds") or 900),
             statement_timeout=float(props.get("statementTimeoutSeconds") or 30),
             delete_data_on_destroy=bool(props.get("deleteDataOnDestroy", False)),
+            namespace_created=bool(props.get("createNamespace", False)),
         )
 
     def connection(self) -> execute.Connection:
@@ -182,26 +184,37 @@ class DnodeDecommissionProvider(_MembershipProvider):
         self._stack_kubeconfig = req.config.get("kubeconfig") or ""
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """Destroy runs no drop; the data volumes are deleted only with deleteDataOnDestroy, and only on
-        the cluster the resource was created on: never through an ambient kubeconfig instead."""
+        """Destroy runs no drop. With deleteDataOnDestroy the PVCs are deleted; without it (the default) they
+        are kept, with the root password the data needs (`retained.py`), and the last line says what is left.
+        Either way only on the cluster the resource was created on: never through an ambient kubeconfig."""
         p = MembershipProps.parse(props)
-        if not p.delete_data_on_destroy:
-            return
         if not p.kubeconfig:
             stack_kubeconfig = getattr(self, "_stack_kubeconfig", "")
             if props.get("kubeconfigSet") and not stack_kubeconfig:
+                ns, sts = p.naming.namespace, p.naming.statefulset
+                what = f"its root password was not kept in Secret {ns}/{retained.kept_secret_name(p.naming)}"
+                fix = "run destroy with the stack's kubeconfig setting in place"
+                if p.delete_data_on_destroy:
+                    what = "its PVCs were not deleted"
+                    fix += (
+                        f", or delete the PVCs by hand: kubectl -n {ns} delete pvc -l app.kubernetes.io/instance={sts}"
+                    )
                 raise MembershipError(
-                    "deleteDataOnDestroy: this cluster was deployed with the stack's kubeconfig, which is not "
-                    "available now, so its PVCs were not deleted (the ambient kubeconfig may name another "
-                    "cluster). Fix: run destroy with the stack's kubeconfig setting in place, or delete the PVCs "
-                    f"by hand: kubectl -n {p.naming.namespace} delete pvc -l app.kubernetes.io/instance="
-                    f"{p.naming.statefulset}"
+                    "destroy: this cluster was deployed with the stack's kubeconfig, which is not available now, so "
+                    f"{what} (the ambient kubeconfig may name another cluster). Fix: {fix}"
                 )
             p = dataclasses.replace(p, kubeconfig=stack_kubeconfig)
         kube = KUBE_FACTORY(p)
-        for pvc in kube.list_pvcs(p.naming.namespace, p.naming.statefulset, p.templates):
+        pvcs = kube.list_pvcs(p.naming.namespace, p.naming.statefulset, p.templates)
+        if not p.delete_data_on_destroy:
+            if pvcs and p.password:  # no volume left, no data to open again
+                retained.keep_password(kube, p.naming, p.password)
+            execute.stderr_progress(retained.kept_message(p.naming, pvcs, p.namespace_created))
+            return
+        for pvc in pvcs:
             execute.stderr_progress(f"deleteDataOnDestroy: delete PVC {pvc.name}")
             kube.delete_pvc(p.naming.namespace, pvc.name)
+        retained.forget_password(kube, p.naming)
 
 
 class ClusterMembershipProvider(_MembershipProvider):
@@ -209,18 +222,31 @@ class ClusterMembershipProvider(_MembershipProvider):
     its output is the live topology."""
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        """The first connection: a cluster still on TDengine's default password gets the configured one."""
+        """The first connection: a cluster still on TDengine's default password gets the configured one, and
+        data a kept-data destroy left gets it too (its password from the Secret that destroy wrote)."""
         p = MembershipProps.parse(props)
-        return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", self._converge(p, props, None))
+        outs = self._converge(p, props, None, kept=True)
+        return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         p = MembershipProps.parse(news)
         return dynamic.UpdateResult(self._converge(p, news, _previous_password(olds)))
 
-    def _converge(self, p: MembershipProps, props: dict[str, Any], previous: str | None) -> dict[str, Any]:
+    def _converge(
+        self, p: MembershipProps, props: dict[str, Any], previous: str | None, kept: bool = False
+    ) -> dict[str, Any]:
         kube = KUBE_FACTORY(p)
+
+        def kept_password() -> auth.Candidate | None:
+            password = retained.kept_password(kube, p.naming)
+            return auth.Candidate(retained.kept_label(p.naming), password) if password else None
+
         with execute.session(p.connection(), kube, p.members) as s:
-            auth.ensure_root_password(s, previous, time.monotonic() + p.ready_timeout)
+            auth.ensure_root_password(
+                s, previous, time.monotonic() + p.ready_timeout, kept=kept_password if kept else None
+            )
+            if kept:
+                retained.forget_password(kube, p.naming)  # the cluster takes the stack's password now
             state = execute.converge(s, p.members, p.templates, p.ready_timeout, p.options.poll_interval)
         return _public(props, topology=execute.topology(state, p.naming))
 

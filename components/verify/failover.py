@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from components.membership import execute
 from components.membership.errors import AdminTimeout, AdminUnreachable, MembershipError, TDengineError
-from components.membership.kube_types import PodOps
+from components.membership.kube_types import PodInfo, PodOps
 from components.membership.topology import DNODES_SQL, MNODES_SQL, parse_state
 from components.verify.bench import child_table, super_table
 from components.verify.checks import VERIFY_DB, FailoverTarget, Vgroup, parse_vgroups, spread_problems
@@ -54,6 +54,7 @@ def run_failover(
         table, vgroup = _write_target(s, led)
         f = FailoverResult(target.pod, target.dnode.id, led, table, vgroup, rows_before=rows_before)
         f.timeout = options.timeout
+        deleted = _find_pod(kube, naming.namespace, naming.statefulset, target.pod)
         t0 = time.monotonic()  # times count from the delete request, so none can be earlier than its effect
         kube.delete_pod(naming.namespace, target.pod)
         progress(f"failover: deleted pod {target.pod} (dnode {target.dnode.id}, the mnode leader)")
@@ -68,10 +69,10 @@ def run_failover(
             window = f.leader_moved is not None and f.rejoined is None
             _write(s, f, t, window)
             _read(s, f, t, window)
-            pod = next((p for p in kube.list_pods(naming.namespace, naming.statefulset) if p.name == target.pod), None)
-            if pod is None or pod.deleting or not pod.ready:
+            pod = _find_pod(kube, naming.namespace, naming.statefulset, target.pod)
+            if pod is None or pod.deleting or not pod.ready or _replaced(deleted, pod):
                 seen_down = True
-            elif seen_down and f.pod_ready is None:
+            if seen_down and pod is not None and pod.ready and not pod.deleting and f.pod_ready is None:
                 f.pod_ready = t
                 progress(f"failover: pod {target.pod} Ready again after {t:.2f}s")
             if f.pod_ready is not None and _rejoined(s, target):
@@ -84,6 +85,16 @@ def run_failover(
         _settle(s, f, t0, options)
     _judge(f)
     return f
+
+
+def _find_pod(kube: PodOps, namespace: str, statefulset: str, name: str) -> PodInfo | None:
+    return next((p for p in kube.list_pods(namespace, statefulset) if p.name == name), None)
+
+
+def _replaced(deleted: PodInfo | None, pod: PodInfo) -> bool:
+    """A pod deleted and recreated between two polls is never seen absent or not Ready: only its new uid
+    tells that the one we deleted went away."""
+    return deleted is not None and bool(deleted.uid) and pod.uid != deleted.uid
 
 
 def _waiting_for(f: FailoverResult) -> str:

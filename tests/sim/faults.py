@@ -27,6 +27,7 @@ class Faults:
         self._sql: list[_Rule] = []
         self._background: list[tuple[int, float, list[int]]] = []
         self._stalled = False
+        self._held = False
         self._unreachable = False
         self._on_unreachable: Callable[[bool], None] | None = None
 
@@ -59,6 +60,12 @@ class Faults:
         with self._lock:
             self._stalled = on
 
+    def hold_moves(self, on: bool = True) -> None:
+        """While on, vgroup moves make no progress and nothing fails: a copy that is merely slow. Lets a test
+        look at a drop in flight for as long as it needs, whatever the machine's load."""
+        with self._lock:
+            self._held = on
+
     def unreachable(self, on: bool = True) -> None:
         """While on, the REST port is closed: connections are refused."""
         with self._lock:
@@ -76,6 +83,7 @@ class Faults:
             self._sql.clear()
             self._background.clear()
             self._stalled = False
+            self._held = False
         self.unreachable(False)
 
     # -- what the simulator consults ---------------------------------------------------------------
@@ -86,6 +94,10 @@ class Faults:
     def is_stalled(self) -> bool:
         with self._lock:
             return self._stalled
+
+    def is_held(self) -> bool:
+        with self._lock:
+            return self._held
 
     def is_unreachable(self) -> bool:
         with self._lock:

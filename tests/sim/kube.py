@@ -15,6 +15,7 @@ import random
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Any
 
 from components.membership.kube import KubeError
 from components.membership.kube_types import ExecResult, PodInfo, PvcInfo, pod_ordinal, pvc_ordinal
@@ -36,6 +37,7 @@ class _Pod:
     deleting: bool = False
     crashed: bool = False
     generation: int = 0
+    uid: str = ""
 
 
 @dataclass(eq=False)
@@ -56,8 +58,14 @@ class FakeKube:
         self._sched = scheduler
         self._rng = random.Random(cluster.cfg.seed)
         self._pods: dict[int, _Pod] = {}
+        self._joining: list[list[Any]] = []
+        """[pod, generation, attempts] of each pod whose entrypoint still waits to `create dnode`, in start order."""
+        self._created = 0
+        """Pods created so far: each gets a new uid, as the API server gives a recreated pod."""
         self._pvcs: dict[str, _Pvc] = {}
         self.replicas = 0
+        self.destroyed = False
+        """Set by `delete_statefulset` until the next scale-up."""
         self.url = url
         self.forwards: list[str] = []
         """The pod of every port-forward opened, in order."""
@@ -65,6 +73,8 @@ class FakeKube:
         self._relays: list[Relay] = []
         self.terminate_seconds = 2 * cluster.cfg.pod_start_seconds
         """`delete_pod`: how long a deleted pod stays Terminating before the controller replaces it."""
+        self.secrets: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
+        """(namespace, name) -> {"data": ..., "labels": ...} of the Secrets the provider wrote."""
         self.execs: list[tuple[str, list[str]]] = []
         """(pod, command) of every exec, in order (stdin is not kept: it carries the password)."""
         templates = self._cfg.templates
@@ -96,7 +106,7 @@ class FakeKube:
                 return
             data = pvc.data
             d = self._c.dnodes.get(data.dnode_id) if data is not None and data.dnode_id is not None else None
-            if d is not None:
+            if d is not None and not (self.destroyed and not self._pods):
                 self._c.violation(
                     f"PVC {name} deleted while dnode {d.id} ({d.endpoint}), whose data is on it, is still in ins_dnodes"
                 )
@@ -127,6 +137,19 @@ class FakeKube:
         finally:
             relay.close()
             self._relays.remove(relay)
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        with self._c.lock:
+            found = self.secrets.get((namespace, name))
+            return dict(found["data"]) if found is not None else None
+
+    def write_secret(self, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> None:
+        with self._c.lock:
+            self.secrets[(namespace, name)] = {"data": dict(data), "labels": dict(labels)}
+
+    def delete_secret(self, namespace: str, name: str) -> None:
+        with self._c.lock:
+            self.secrets.pop((namespace, name), None)
 
     # -- PodOps ---------------------------------------------------------------------------------------
     def exec_in_pod(
@@ -178,9 +201,19 @@ class FakeKube:
     def pvcs(self) -> list[PvcInfo]:
         return self.list_pvcs(self._cfg.namespace, self._cfg.statefulset, list(self._cfg.templates))
 
+    def delete_statefulset(self) -> None:
+        """`pulumi destroy`: the StatefulSet is deleted and every pod with it, at once. Not a scale-in: no dnode
+        leaves the cluster, the whole cluster stops, so neither this nor a later deletion of all its PVCs
+        (deleteDataOnDestroy) is a data-safety violation."""
+        with self._c.lock:
+            self.destroyed = True
+        self.scale(0)
+
     def scale(self, replicas: int) -> None:
         """What the StatefulSet controller does (Parallel policy): remove from the top, add missing."""
         with self._c.lock:
+            if replicas > 0:
+                self.destroyed = False
             self.replicas = replicas
             for o in sorted((o for o in self._pods if o >= replicas), reverse=True):
                 self._delete_pod(self._pods[o])
@@ -214,7 +247,7 @@ class FakeKube:
         running = p.proc is not None and p.proc.running
         ready = running and not p.deleting and not p.crashed and p.proc is not None and not p.proc.crashloop
         phase = "Running" if p.started_once else "Pending"
-        return PodInfo(f"{self._cfg.statefulset}-{p.ordinal}", p.ordinal, ready, phase, p.deleting)
+        return PodInfo(f"{self._cfg.statefulset}-{p.ordinal}", p.ordinal, ready, phase, p.deleting, p.uid)
 
     def _create_pod(self, ordinal: int, delay: float) -> None:
         for template in self._cfg.templates:
@@ -222,7 +255,8 @@ class FakeKube:
             if name not in self._pvcs:
                 data = self._c.new_data_dir() if template == self._data_template else None
                 self._pvcs[name] = _Pvc(template, ordinal, data, name=name)
-        pod = _Pod(ordinal)
+        self._created += 1
+        pod = _Pod(ordinal, uid=f"{self._cfg.statefulset}-{ordinal}-{self._created:06d}")
         self._pods[ordinal] = pod
         self._sched.call_later(delay, lambda: self._start(pod, 0))
 
@@ -239,25 +273,38 @@ class FakeKube:
             if pod.crashed:
                 self._c.stop_taosd(pod.proc)
             elif self._cfg.auto_join and pod.ordinal > 0 and fresh:
-                self._sched.call_later(0.0, lambda: self._join(pod, generation, 0))
+                self._joining.append([pod, generation, 0])
+                if len(self._joining) == 1:
+                    self._sched.call_later(0.0, self._join_tick)
 
-    def _join(self, pod: _Pod, generation: int, attempt: int) -> None:
-        """The image entrypoint: wait for firstEp, then `create dnode` for itself (model, not REST)."""
+    def _join_tick(self) -> None:
+        """The image entrypoint of every pod waiting to join: wait for firstEp, then `create dnode` for itself
+        (model, not REST). One tick tries them all in the order their taosd started, so the registration order
+        (and with it the dnode ids) is that order however late the tick runs, as when peers poll in step."""
         with self._c.lock:
-            if self._pods.get(pod.ordinal) is not pod or pod.generation != generation or pod.proc is None:
-                return
-            if not pod.proc.running:
-                return
-        outcome = ops.auto_join(self._c, self._cfg.endpoint(pod.ordinal))
-        if outcome == "retry" and attempt < 500:
-            self._sched.call_later(self._cfg.heartbeat_seconds / 2, lambda: self._join(pod, generation, attempt + 1))
+            waiting = list(self._joining)
+        done = []
+        for entry in waiting:
+            pod, generation, attempt = entry
+            with self._c.lock:
+                stale = self._pods.get(pod.ordinal) is not pod or pod.generation != generation or pod.proc is None
+                stale = stale or not pod.proc.running
+            outcome = "fail" if stale else ops.auto_join(self._c, self._cfg.endpoint(pod.ordinal))
+            entry[2] = attempt + 1
+            if outcome != "retry" or attempt >= 500:
+                done.append(entry)
+        with self._c.lock:
+            self._joining = [e for e in self._joining if all(e is not d for d in done)]
+            more = bool(self._joining)
+        if more:
+            self._sched.call_later(self._cfg.heartbeat_seconds / 2, self._join_tick)
 
     def _delete_pod(self, pod: _Pod) -> None:
         if pod.deleting:
             return
         endpoint = self._cfg.endpoint(pod.ordinal)
         d = self._c.dnode_by_endpoint(endpoint)
-        if d is not None:
+        if d is not None and not self.destroyed:
             vnodes = self._c.vnodes_of(d.id)
             if vnodes > 0:
                 self._c.violation(

@@ -9,6 +9,7 @@ the one namespace, StatefulSet and volumeClaimTemplates it was configured with:
     GET    /api/v1/namespaces/{ns}/pods/{pod}/portforward?ports=N   WebSocket (v4.channel.k8s.io), see kube_api_ws.py
     GET    /api/v1/namespaces/{ns}/pods/{pod}/exec?command=..       WebSocket, see kube_api_exec.py (`exec_in_pod`)
     DELETE /api/v1/namespaces/{ns}/pods/{name}                      the backend's `delete_pod`, or a 404 Status
+    POST   /api/v1/namespaces/{ns}/secrets, GET/PUT/DELETE .../secrets/{name}   Secrets, kept by the server itself
 
 Anything else is a 404 Status; a wrong bearer token is a 401 Status. `fail(path, code)` makes one path answer
 an error Status (403 by default). `requests` records every request as (method, path without query).
@@ -18,6 +19,7 @@ Other namespaces look empty, as a namespace without objects does on a real serve
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -33,7 +35,9 @@ from .kube_api_ws import serve_port_forward
 
 TIMESTAMP = "2024-01-01T00:00:00Z"
 _REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict"}
-_ROUTE = re.compile(r"/api/v1/namespaces/([^/]+)/(pods|persistentvolumeclaims)(?:/([^/]+))?(/portforward|/exec)?")
+_ROUTE = re.compile(
+    r"/api/v1/namespaces/([^/]+)/(pods|persistentvolumeclaims|secrets)(?:/([^/]+))?(/portforward|/exec)?"
+)
 
 
 def kubeconfig_for(url: str, token: str = "fake-token", namespace: str = "default") -> str:
@@ -65,7 +69,7 @@ def pod_object(namespace: str, statefulset: str, pod: PodInfo) -> dict[str, Any]
     metadata: dict[str, Any] = {
         "name": pod.name,
         "namespace": namespace,
-        "uid": f"uid-{pod.name}",
+        "uid": pod.uid or f"uid-{pod.name}",
         "creationTimestamp": TIMESTAMP,
         "labels": {"app.kubernetes.io/name": statefulset, "statefulset.kubernetes.io/pod-name": pod.name},
     }
@@ -126,6 +130,8 @@ class FakeKubeApi:
         self.forward_targets: dict[tuple[str, int], tuple[str, int]] = {}
         self.requests: list[tuple[str, str]] = []
         self.failures: dict[str, tuple[int, str]] = {}
+        self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
+        """(namespace, name) -> the Secret object as stored (data base64-encoded), in any namespace."""
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -198,8 +204,7 @@ def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
 
         def _route(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            body = self.rfile.read(length) if length else b""
             url = urlsplit(self.path)
             api.record(method, url.path)
             if self.headers.get("Authorization") != f"Bearer {api.token}":
@@ -215,6 +220,10 @@ def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 return
             namespace, resource, name, forward = m.groups()
             mine = namespace == api.namespace
+            if resource == "secrets" and not forward:
+                code, answer = _secrets(api, method, namespace, name, body)
+                self._send(code, answer)
+                return
             if resource == "pods" and name is None and method == "GET":
                 pods = api.backend.list_pods(namespace, api.statefulset) if mine else []
                 items = [pod_object(namespace, api.statefulset, p) for p in pods]
@@ -279,6 +288,43 @@ def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 self._send(404, status_object(404, "the server could not find the requested resource"))
 
     return Handler
+
+
+def _secrets(
+    api: FakeKubeApi, method: str, namespace: str, name: str | None, body: bytes
+) -> tuple[int, dict[str, Any]]:
+    """Create, read, replace and delete Secrets as the API server does (stringData folded into data)."""
+    if (name is None and method != "POST") or (name is not None and method not in ("GET", "PUT", "DELETE")):
+        return 405, status_object(405, "method not allowed")
+    key = (namespace, name or "")
+    if method in ("POST", "PUT"):
+        obj = json.loads(body or b"{}")
+        meta = obj.get("metadata") or {}
+        key = (namespace, str(meta.get("name") or name or ""))
+        data = dict(obj.get("data") or {})
+        data.update({k: base64.b64encode(v.encode()).decode() for k, v in (obj.get("stringData") or {}).items()})
+        stored = {
+            "kind": "Secret",
+            "apiVersion": "v1",
+            "metadata": {**meta, "namespace": namespace, "uid": f"uid-secret-{key[1]}", "creationTimestamp": TIMESTAMP},
+            "type": obj.get("type") or "Opaque",
+            "data": data,
+        }
+        with api._lock:
+            exists = key in api.secrets
+            if method == "POST" and exists:
+                return 409, status_object(409, f'secrets "{key[1]}" already exists', key[1], "secrets")
+            if method == "PUT" and not exists:
+                return 404, status_object(404, f'secrets "{key[1]}" not found', key[1], "secrets")
+            api.secrets[key] = stored
+        return (201 if method == "POST" else 200), stored
+    with api._lock:
+        found = api.secrets.get(key)
+        if found is not None and method == "DELETE":
+            del api.secrets[key]
+    if found is None:
+        return 404, status_object(404, f'secrets "{key[1]}" not found', key[1], "secrets")
+    return 200, found
 
 
 def _has(api: FakeKubeApi, method: str) -> bool:
