@@ -1,7 +1,8 @@
 """The operator's command line: `python -m components <command> --stack NAME`, on top of `automation.py`.
 
-Each command checks what it can offline first (the stack's config, the Pulumi CLI, a Kubernetes context),
-so a mistake costs a second and names its fix, then runs the Pulumi operation with its output streamed.
+Each command checks what it can offline first (the stack's config, the Pulumi CLI, a Kubernetes context) and
+reports every problem at once, so a mistake costs a second and names its fix; then it runs the Pulumi
+operation with its output streamed.
 Exit codes are part of the interface; scripts rely on them (see EXIT_CODES).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -19,8 +21,10 @@ from typing import Any, TextIO
 
 import yaml
 
+from components import manifests
 from components.args import ClusterArgs, ConfigError
 from components.automation import (
+    INSTALL_HINT,
     PROJECT_NAME,
     PROJECT_ROOT,
     AutomationError,
@@ -33,7 +37,7 @@ from components.automation import (
 )
 from components.kubeaccess import kube_access_problem
 from components.membership.errors import MembershipError
-from components.render import list_stacks, render, stack_values, to_yaml, write
+from components.render import NOTES_FILE, for_apply, header, list_stacks, notes, stack_values, to_yaml, write
 from components.verify import command as verify_command
 from components.verify.report import summary as verify_summary
 
@@ -47,11 +51,23 @@ EXIT_CODES = {
 }
 
 
+def pulumi_cli_problem(pulumi_root: Path | None, env: Mapping[str, str]) -> str | None:
+    """None when the Pulumi CLI is where the Automation API will look for it; otherwise where we looked and the fix."""
+    if pulumi_root is not None:
+        found = shutil.which(str(pulumi_root / "bin" / "pulumi"))
+        where = f"{pulumi_root}/bin/pulumi"
+    else:
+        found = shutil.which("pulumi", path=env.get("PATH", os.defpath))
+        where = "`pulumi` on PATH"
+    return None if found else f"the Pulumi CLI was not found ({where}). Fix: {INSTALL_HINT}"
+
+
 @dataclass
 class Runtime:
     """Everything the commands touch outside themselves; tests replace any of it."""
 
     factory: StackFactory = open_stack
+    pulumi_cli: Callable[[Path | None, Mapping[str, str]], str | None] = pulumi_cli_problem
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     home: Path = field(default_factory=Path.home)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
@@ -89,8 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Deploy and operate a TDengine cluster on Kubernetes with this Pulumi project.\n"
             "Each command works on one stack: its settings are in Pulumi.<stack>.yaml next to Pulumi.yaml.\n"
-            "preview, up, destroy, status and scale need the Pulumi CLI; up, destroy, status and scale also\n"
-            "need a Kubernetes context (KUBECONFIG, ~/.kube/config, or the stack's kubeContext/kubeconfig)."
+            "preview, up, scale, status, destroy and verify need the Pulumi CLI; all of them but preview and\n"
+            "status --offline also need a Kubernetes context (KUBECONFIG, ~/.kube/config, or the stack's\n"
+            "kubeContext/kubeconfig). render and stacks need neither. Whatever is missing is reported at once,\n"
+            "before anything runs."
         ),
         epilog=(
             "examples:\n"
@@ -98,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m components up --stack dev           deploy, or apply changed settings\n"
             "  python -m components scale 5 --stack dev      add two dnodes\n"
             "  python -m components scale 3 --stack dev      drain and remove them again (asks first)\n"
+            "  python -m components verify --stack dev       the seed's cluster checks, as code\n"
             "  python -m components render --stack dev --out manifests/\n\n"
             f"exit codes:\n{codes}\n\n"
             "The state backend and secrets come from the usual Pulumi environment: PULUMI_BACKEND_URL or\n"
@@ -188,12 +207,19 @@ def build_parser() -> argparse.ArgumentParser:
     stacks.add_argument("--json", action="store_true", help="print a JSON list (for a CI matrix)")
     render_cmd = commands.add_parser(
         "render",
-        help="write the Kubernetes manifests a stack would apply, as YAML (secrets redacted)",
-        description="Render the exact manifests `pulumi up` would apply for a stack, offline.",
+        help="the Kubernetes objects a stack applies, as YAML, for review and GitOps (no secrets)",
+        description=(
+            "Render the Kubernetes objects `pulumi up` applies for a stack, offline: for review, GitOps diffs and\n"
+            "the seed's manual runbook. The root-password Secret is not rendered (its header shows the kubectl\n"
+            "command that creates it), nor are the membership steps `pulumi up` runs (create mnode, drop dnode\n"
+            "before a scale-in, deleting released volumes): see the header of the output."
+        ),
     )
     render_cmd.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default: dev)")
     render_cmd.add_argument("--project-dir", type=Path, default=PROJECT_ROOT, metavar="DIR", help=argparse.SUPPRESS)
-    render_cmd.add_argument("--out", type=Path, help="directory to write one file per object (default: stdout)")
+    render_cmd.add_argument(
+        "--out", type=Path, metavar="DIR", help=f"write one file per object and {NOTES_FILE} there (default: stdout)"
+    )
     return parser
 
 
@@ -239,31 +265,91 @@ def _say(rt: Runtime, opts: argparse.Namespace, message: str) -> None:
     print(message, file=rt.stderr if getattr(opts, "json", False) else rt.stdout, flush=True)
 
 
-def _preflight(opts: argparse.Namespace, rt: Runtime, kube: bool) -> ClusterArgs:
-    """The stack's settings, validated offline, and (with `kube`) a usable Kubernetes context; else Stop."""
+def _preflight(opts: argparse.Namespace, rt: Runtime, *, kube: bool, replicas: int | None = None) -> ClusterArgs:
+    """What a command needs that can be checked offline, all of it reported at once before anything runs: the
+    stack file, its settings (with `replicas`, the new size too), the Pulumi CLI and (with `kube`) a usable
+    Kubernetes context. Stops with the exit code of the first problem listed."""
+    problems: list[tuple[int, str]] = []
+    args: ClusterArgs | None = None
+    kube_context, in_stack = "", False
     project_dir: Path = opts.project_dir
     path = project_dir / f"Pulumi.{opts.stack}.yaml"
     if not path.is_file():
         stacks = ", ".join(list_stacks(project_dir)) or "none"
-        _error(
-            rt,
-            f"no stack file {path.name} in {project_dir} (stacks: {stacks}). Fix: create it, e.g. copy "
-            f"Pulumi.dev.yaml and set namespace/replicas, or `pulumi stack init {opts.stack}` and `pulumi config set`",
+        problems.append(
+            (
+                USAGE,
+                f"no stack file {path.name} in {project_dir} (stacks: {stacks}). Fix: create it, e.g. copy "
+                f"Pulumi.dev.yaml and set namespace/replicas, or `pulumi stack init {opts.stack}` and "
+                "`pulumi config set`",
+            )
         )
-        raise Stop(USAGE)
-    try:
-        args = ClusterArgs.from_mapping(stack_values(opts.stack, project_dir))
-    except ConfigError as err:
-        _error(rt, f"{path.name}: {err}")
-        raise Stop(USAGE) from err
-    if kube:
-        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    else:
+        try:
+            values = stack_values(opts.stack, project_dir)
+            config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        except (OSError, yaml.YAMLError) as err:
+            values, config = {}, {}
+            problems.append((USAGE, f"{path.name} or Pulumi.yaml cannot be read: {_one_line(err)}"))
+        else:
+            try:
+                args = ClusterArgs.from_mapping(values)
+            except ConfigError as err:
+                problems.append((USAGE, f"{path.name}: {err}"))
         in_stack = f"{PROJECT_NAME}:kubeconfig" in config
-        problem = kube_access_problem(opts.stack, args.kube_context, in_stack, rt.env, rt.home)
+        raw_context = values.get("kubeContext", "")
+        kube_context = args.kube_context if args else raw_context if isinstance(raw_context, str) else ""
+        if args is not None and replicas is not None:
+            problems += _replicas_problems(opts.stack, args, values, replicas)
+    if problem := rt.pulumi_cli(opts.pulumi_root, rt.env):
+        problems.append((MISSING, problem))
+    if kube:
+        problem = kube_access_problem(opts.stack, kube_context, in_stack, rt.env, rt.home)
         if problem:
-            _error(rt, problem)
-            raise Stop(MISSING)
+            problems.append((MISSING, problem))
+    if problems:
+        _report(rt, [text for _, text in problems])
+        raise Stop(problems[0][0])
+    assert args is not None  # no problems means the settings parsed
     return args
+
+
+def _replicas_problems(
+    stack: str, args: ClusterArgs, values: Mapping[str, Any], replicas: int
+) -> list[tuple[int, str]]:
+    """`scale N`: the new size must be a valid setting too, and fewer than 3 needs the acknowledgement."""
+    try:
+        ClusterArgs.from_mapping({**values, "replicas": replicas})
+    except ConfigError as err:
+        return [(USAGE, f"replicas {replicas}: {err}")]
+    if replicas < 3 and not args.allow_fewer_than_three:
+        return [
+            (
+                USAGE,
+                f"scale {replicas}: fewer than 3 dnodes means fewer than 3 mnodes, so losing one pod loses the "
+                f"cluster's quorum. Fix: `pulumi config set allowFewerThanThreeDnodes true --stack {stack}` "
+                "to accept that, or scale to 3 or more",
+            )
+        ]
+    return []
+
+
+def _report(rt: Runtime, problems: list[str]) -> None:
+    """One problem on one `error:` line; several as a list, so one run shows everything to fix."""
+    if len(problems) == 1:
+        _error(rt, problems[0])
+        return
+    lines = [f"{len(problems)} problems; nothing was run:"]
+    for problem in problems:
+        first, *rest = problem.splitlines()
+        lines += [f"  - {first}", *(f"    {line}" for line in rest)]
+    _error(rt, "\n".join(lines))
+
+
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
+    return " ".join(str(err).split())
 
 
 def _open(opts: argparse.Namespace, rt: Runtime) -> ClusterStack:
@@ -355,12 +441,19 @@ def _render(opts: argparse.Namespace, rt: Runtime) -> int:
     except (ConfigError, FileNotFoundError) as err:
         _error(rt, str(err))
         return USAGE
-    objects = render(args)
-    if opts.out:
-        for path in write(objects, opts.out):
-            print(path, file=rt.stdout)
-    else:
-        rt.stdout.write(to_yaml(objects))
+    objects = for_apply(args)
+    if not opts.out:
+        rt.stdout.write(header(args, opts.stack) + to_yaml(objects))
+        return OK
+    try:
+        paths = write(objects, opts.out, "".join(f"{line}\n" for line in notes(args, opts.stack)))
+    except OSError as err:
+        _error(rt, f"cannot write to --out {opts.out}: {err.strerror or err}. Fix: name a directory you can create")
+        return USAGE
+    for path in paths:
+        print(path, file=rt.stdout)
+    secret = manifests.secret_name(args)
+    print(f"note: the Secret {secret} is not rendered; {paths[-1]} says how to create it", file=rt.stderr)
     return OK
 
 
@@ -402,21 +495,7 @@ def _up(opts: argparse.Namespace, rt: Runtime) -> int:
 
 @command("scale")
 def _scale(opts: argparse.Namespace, rt: Runtime) -> int:
-    args = _preflight(opts, rt, kube=False)
-    try:  # the new size must be a valid setting too (e.g. fewer than 3 needs allowFewerThanThreeDnodes)
-        ClusterArgs.from_mapping({**stack_values(opts.stack, opts.project_dir), "replicas": opts.replicas})
-    except ConfigError as err:
-        _error(rt, f"replicas {opts.replicas}: {err}")
-        return USAGE
-    if opts.replicas < 3 and not args.allow_fewer_than_three:
-        _error(
-            rt,
-            f"scale {opts.replicas}: fewer than 3 dnodes means fewer than 3 mnodes, so losing one pod loses the "
-            f"cluster's quorum. Fix: `pulumi config set allowFewerThanThreeDnodes true --stack {opts.stack}` "
-            "to accept that, or scale to 3 or more",
-        )
-        return USAGE
-    _preflight(opts, rt, kube=True)
+    args = _preflight(opts, rt, kube=True, replicas=opts.replicas)
     stack = _open(opts, rt)
     current = stack.deployed_replicas()
     if current is None:

@@ -2,10 +2,11 @@
 
     export PULUMI_CONFIG_PASSPHRASE='...'          # encrypts the stack's secrets (root password, kubeconfig)
     export TDENGINE_ROOT_PASSWORD='...'            # optional: unset = a strong one is generated
-    python examples/deploy_and_scale.py --stack demo --backend file://$HOME/.pulumi-state --scale-to 5
+    venv/bin/python examples/deploy_and_scale.py --stack demo --backend file://$HOME/.pulumi-state --scale-to 5
 
 The stack is an inline program (no Pulumi.<stack>.yaml needed); its settings are written to the stack's
-config, the password as a secret. The dynamic providers are made importable for the provider host that
+config, the password as a secret. A `file://` backend's folder is created when it does not exist (the CLI
+refuses a missing one). The dynamic providers are made importable for the provider host that
 the Pulumi CLI starts (see components/automation.py, pulumi#7960), so this runs from any directory.
 """
 
@@ -16,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, which holds `components`
 
@@ -61,10 +63,29 @@ def deploy_and_scale(
     return results
 
 
+def prepare_backend(url: str | None, say: Callable[[str], None] = print) -> str | None:
+    """A `file://` backend's folder, created when missing, as an absolute `file://` URL (the CLI runs an inline
+    program from a temporary directory, so a relative folder would land there). Other URLs are unchanged.
+
+    Raises ValueError for a `file://` URL without a folder, OSError when the folder cannot be created."""
+    if not url or not url.startswith("file://"):
+        return url
+    location, mark, query = url[len("file://") :].partition("?")
+    if not location:
+        raise ValueError("a file:// backend needs a folder, e.g. file://~/.pulumi-state or file:///srv/pulumi-state")
+    folder = Path(unquote(location)).expanduser().absolute()
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        say(f"created the state folder {folder}")
+    return f"file://{folder}{mark}{query}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Deploy a TDengine cluster with the Automation API, then scale it.")
     parser.add_argument("--stack", default="demo", help="stack name (default: demo)")
-    parser.add_argument("--backend", help="state backend URL, e.g. file:///srv/state (default: your pulumi login)")
+    parser.add_argument(
+        "--backend", help="state backend URL, e.g. file:///srv/state, created if missing (default: your pulumi login)"
+    )
     parser.add_argument("--namespace", default="tdengine-demo", help="Kubernetes namespace (default: tdengine-demo)")
     parser.add_argument("--scale-to", type=int, default=5, help="dnodes after the scale step (default: 5)")
     opts = parser.parse_args(argv)
@@ -72,7 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     if passphrase is None:
         print("error: set PULUMI_CONFIG_PASSPHRASE: it encrypts the stack's secrets", file=sys.stderr)
         return 2
-    target = StackTarget(opts.stack, backend_url=opts.backend, secrets_provider="passphrase", passphrase=passphrase)
+    try:
+        backend = prepare_backend(opts.backend)
+    except ValueError as err:
+        print(f"error: --backend {opts.backend}: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: --backend {opts.backend}: cannot create its folder: {err.strerror or err}", file=sys.stderr)
+        return 2
+    target = StackTarget(opts.stack, backend_url=backend, secrets_provider="passphrase", passphrase=passphrase)
     try:
         deploy_and_scale(target, opts.namespace, opts.scale_to)
     except AutomationError as err:

@@ -1,6 +1,7 @@
-"""Bad input: every setting has invalid values, each gets one clear error, and the README shows them all.
+"""Bad input: every setting has invalid values, each gets one clear error, and docs/testing.md shows them all.
 
-The cases and the table generator live in `tests/bad_input.py`; the README's table is its output.
+The cases and the table generator live in `tests/bad_input.py`; the table in docs/testing.md is its output, and
+the README's configuration section links to it.
 """
 
 from __future__ import annotations
@@ -27,18 +28,23 @@ def test_each_bad_value_gets_one_error_naming_the_key_and_what_is_allowed(case: 
 
 
 def test_every_setting_has_an_invalid_value_case():
-    """A new setting needs a case in tests/bad_input.py CASES (and the README table regenerated)."""
+    """A new setting needs a case in tests/bad_input.py CASES (and the docs/testing.md table regenerated)."""
     missing = [s.key for s in SETTINGS + SECRET_SETTINGS if s.key not in {c.key for c in CASES}]
     assert missing == [], f"no invalid-value case for {missing}: add one to tests/bad_input.py, then run {REGENERATE}"
 
 
-def test_readme_bad_input_table_is_the_generated_one():
+def test_the_documented_bad_input_table_is_the_generated_one():
+    testing = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    assert "\n## Bad input\n" in testing, "docs/testing.md has lost its ## Bad input section"
+    section = testing.split("\n## Bad input\n", 1)[1].split("\n## ", 1)[0]
+    documented = "".join(line + "\n" for line in section.splitlines() if line.startswith("|"))
+    assert documented == table(), f"docs/testing.md's Bad input table is stale: run {REGENERATE} and paste its output"
+
+
+def test_the_readme_configuration_links_to_the_table():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     configuration = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
-    assert "\n### Bad input\n" in configuration, "the Bad input section belongs under ## Configuration"
-    section = configuration.split("\n### Bad input\n", 1)[1].split("\n### ", 1)[0]
-    documented = "".join(line + "\n" for line in section.splitlines() if line.startswith("|"))
-    assert documented == table(), f"README's Bad input table is stale: run {REGENERATE} and paste its output"
+    assert "(docs/testing.md#bad-input)" in configuration
 
 
 def test_the_table_shows_what_the_user_gets():

@@ -1,17 +1,86 @@
-"""CI runs exactly the test command the README documents."""
+"""CI sets up and tests exactly as the README's "Tests" section says, and that set-up is one script."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+
 from tests.harness import ROOT
 
+SETUP = "scripts/dev-setup"
+TEST = "venv/bin/python -m pytest"
+INSTALL = "venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt"
 
-def test_ci_runs_the_readme_test_command():
+
+def _readme_tests_commands() -> list[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    command = readme.split("The test command", 1)[1].split("```bash\n", 1)[1].split("\n", 1)[0]
-    ci = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert command == "venv/bin/python -m pytest"
-    assert ci[-1] == command
-    assert "venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt" in ci
+    section = readme.split("\n## Tests\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_tests_section_is_one_set_up_command_then_the_test_command():
+    assert _readme_tests_commands() == [SETUP, TEST]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Tests\n", 1)[1].split("\n## ", 1)[0]
+    assert "<!-- tests-fast -->" in section and "<!-- tests-e2e -->" in section  # markers the e2e tier fills in
+
+
+def test_ci_sets_up_and_tests_as_the_readme_says():
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert ci[-1] == TEST
+    assert SETUP in ci and INSTALL not in ci  # the one set-up command, not a copy of what it does
+
+
+def test_the_set_up_script_builds_the_venv_from_the_dev_requirements():
+    script = ROOT / SETUP
+    assert os.access(script, os.X_OK), f"{SETUP} must be executable"
+    text = script.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in text
+    assert INSTALL in text and "-m venv venv" in text
+    syntax = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert syntax.returncode == 0, syntax.stderr
+
+
+def test_the_set_up_script_refuses_a_python_that_is_too_old(tmp_path):
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / SETUP, tmp_path / SETUP)  # a copy: it works in the directory above its own
+    fake = tmp_path / "python-old"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = -V ]; then echo 'Python 3.8.10'; exit 0; fi\nexit 1\n")
+    fake.chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(tmp_path / SETUP)],
+        env={"PATH": "/usr/bin:/bin", "PYTHON": str(fake)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1 and "Python 3.11 or newer" in done.stderr and "Python 3.8.10" in done.stderr
+    assert not (tmp_path / "venv").exists()
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_links_between_the_readme_and_docs_resolve():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    assert [p.name for p in pages[1:]] == ["benchmarks.md", "internals.md", "testing.md"]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+://", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            assert linked.is_file(), f"{page.name}: link to missing {target}"
+            if anchor:
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), flags=re.M)
+                assert anchor in {_anchor(h) for h in headings}, f"{page.name}: no heading for {target}"
 
 
 def test_direct_dependencies_are_pinned():

@@ -1,10 +1,12 @@
-"""`python -m components`: arguments, --help, missing prerequisites, confirmations and exit codes, with the
-Pulumi CLI replaced at the Automation API seam; `status` reads live topology from the simulator."""
+"""`python -m components`: arguments, --help (and the README's tables of commands and exit codes), missing
+prerequisites (all reported at once), confirmations and exit codes, with the Pulumi CLI replaced at the
+Automation API seam; `status` reads live topology from the simulator."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +24,8 @@ from tests.test_verify_sim import PW as VERIFY_PW
 from tests.test_verify_sim import healthy
 
 PASSWORD = "Cl1-R00t.pw-9e2d"
+README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+COMMAND_NAMES = ("preview", "up", "scale", "status", "verify", "destroy", "render", "stacks")
 
 
 class Terminal(io.StringIO):
@@ -67,6 +71,7 @@ class Run:
         self.stdout, self.stderr = io.StringIO(), io.StringIO()
         self.runtime = Runtime(
             factory=self.factory,
+            pulumi_cli=lambda _root, _env: None,  # the CLI is "installed"; tests that need it missing say so
             env={"KUBECONFIG": str(kubeconfig(tmp_path)), **env},
             home=tmp_path,
             stdin=stdin or Terminal(tty=False),
@@ -91,11 +96,27 @@ class Run:
 def test_help_names_every_command_and_the_exit_codes(capsys):
     assert main(["--help"]) == OK
     text = capsys.readouterr().out
-    for name in ("preview", "up", "destroy", "status", "scale", "render"):
+    for name in COMMAND_NAMES:
         assert f"\n    {name} " in text
     for code, meaning in cli.EXIT_CODES.items():
         assert f"  {code}  {meaning}" in text
     assert "PULUMI_CONFIG_PASSPHRASE" in text
+
+
+def _readme_section(heading: str) -> str:
+    return README.split(f"\n### {heading}\n", 1)[1].split("\n### ", 1)[0]
+
+
+def test_the_readme_exit_codes_are_the_ones_help_prints():
+    section = _readme_section("The operator command line")
+    documented = [line for line in section.splitlines() if re.match(r"\| \d \|", line)]
+    assert documented == [f"| {code} | {meaning} |" for code, meaning in cli.EXIT_CODES.items()]
+
+
+def test_the_readme_command_table_names_every_command():
+    section = _readme_section("The operator command line")
+    documented = [m.group(1) for m in re.finditer(r"^\| `(\w+)", section, flags=re.M)]
+    assert documented == list(COMMAND_NAMES)
 
 
 def test_scale_help_explains_the_scale_in_order(capsys):
@@ -141,10 +162,69 @@ def test_invalid_stack_config_is_reported_before_anything_runs(tmp_path):
 # -- missing prerequisites --------------------------------------------------------------------------------------------
 def test_missing_pulumi_cli_exits_3_with_how_to_install(tmp_path):
     run = Run(tmp_path)
+    run.runtime.pulumi_cli = cli.pulumi_cli_problem  # the real check, pointed at a directory without bin/pulumi
+    assert run("preview", "--stack", "dev", "--pulumi-root", str(tmp_path)) == MISSING
+    assert f"the Pulumi CLI was not found ({tmp_path}/bin/pulumi)" in run.err
+    assert "https://www.pulumi.com/docs/install/" in run.err and run.factory.opened == []
+
+
+def test_a_cli_that_vanishes_after_the_preflight_is_still_exit_3(tmp_path):
+    run = Run(tmp_path)
     run.runtime.factory = cli.open_stack  # the real factory, pointed at a directory without bin/pulumi
     assert run("preview", "--stack", "dev", "--pulumi-root", str(tmp_path)) == MISSING
     assert f"the Pulumi CLI was not found ({tmp_path}/bin/pulumi)" in run.err
-    assert "https://www.pulumi.com/docs/install/" in run.err
+
+
+def test_the_cli_check_looks_where_the_automation_api_will(tmp_path):
+    assert cli.pulumi_cli_problem(None, {"PATH": str(tmp_path)}).startswith("the Pulumi CLI was not found (`pulumi`")
+    (tmp_path / "bin").mkdir()
+    pulumi = tmp_path / "bin" / "pulumi"
+    pulumi.write_text("#!/bin/sh\n")
+    assert "not found" in cli.pulumi_cli_problem(tmp_path, {})  # not executable: the Automation API could not run it
+    pulumi.chmod(0o755)
+    assert cli.pulumi_cli_problem(tmp_path, {}) is None
+    assert cli.pulumi_cli_problem(None, {"PATH": f"/nonexistent:{tmp_path / 'bin'}"}) is None
+
+
+def test_every_missing_piece_is_reported_at_once(tmp_path):
+    """No stack file, no Pulumi CLI, no kubeconfig: one run names all three fixes; the code is the first one's."""
+    run = Run(tmp_path, KUBECONFIG=str(tmp_path / "nope.yaml"))
+    run.runtime.pulumi_cli = cli.pulumi_cli_problem
+    assert run("up", "--stack", "prod", "--pulumi-root", str(tmp_path)) == USAGE
+    lines = run.err.splitlines()
+    assert lines[0] == "error: 3 problems; nothing was run:"
+    assert lines[1].startswith("  - no stack file Pulumi.prod.yaml") and "(stacks: dev)" in lines[1]
+    assert lines[2].startswith(f"  - the Pulumi CLI was not found ({tmp_path}/bin/pulumi)")
+    assert lines[3].startswith("  - no kubeconfig found") and "export KUBECONFIG" in lines[3]
+    assert run.factory.opened == []
+
+
+def test_invalid_settings_a_missing_cli_and_an_unknown_context_at_once(tmp_path):
+    shutil.copy(PROJECT_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.bad.yaml").write_text(
+        "config:\n  tdengine:replicas: many\n  tdengine:storageSize: lots\n  tdengine:kubeContext: prod-eu\n"
+    )
+    run = Run(tmp_path)
+    run.runtime.pulumi_cli = lambda _root, _env: "the Pulumi CLI was not found (`pulumi` on PATH). Fix: install it"
+    assert run("destroy", "--stack", "bad", "--project-dir", str(tmp_path), "--yes") == USAGE
+    assert run.err.startswith("error: 3 problems; nothing was run:\n  - Pulumi.bad.yaml: invalid TDengine cluster")
+    assert "\n      - replicas: 'many' is not an integer" in run.err and "storageSize" in run.err  # nested, indented
+    assert "the Pulumi CLI was not found" in run.err and "kube context 'prod-eu'" in run.err
+    assert run.factory.opened == []
+
+
+def test_only_prerequisites_missing_is_exit_3(tmp_path):
+    run = Run(tmp_path, KUBECONFIG=str(tmp_path / "nope.yaml"))
+    run.runtime.pulumi_cli = lambda _root, _env: "the Pulumi CLI was not found (`pulumi` on PATH). Fix: install it"
+    assert run("verify", "--stack", "dev") == MISSING
+    assert "2 problems" in run.err and "Pulumi CLI" in run.err and "no kubeconfig found" in run.err
+
+
+def test_a_scale_below_three_and_a_missing_cli_are_reported_together(tmp_path):
+    run = Run(tmp_path, FakeStack("dev", outputs=deployed(3)))
+    run.runtime.pulumi_cli = lambda _root, _env: "the Pulumi CLI was not found (`pulumi` on PATH). Fix: install it"
+    assert run("scale", "2", "--stack", "dev", "--yes") == USAGE
+    assert "2 problems" in run.err and "allowFewerThanThreeDnodes" in run.err and "Pulumi CLI" in run.err
 
 
 def test_missing_kubeconfig_exits_3_before_pulumi_is_started(tmp_path):

@@ -1,8 +1,8 @@
-"""The fault matrix: one test per row, and the README table generated from the same rows.
+"""The fault matrix: one test per row, and the table in docs/testing.md generated from the same rows.
 
 Each test drives the providers in the Pulumi engine's order (Diff, then Update only on a change; a failed
 Update keeps the old outputs) against the simulator, injects one fault, and checks three things: what the
-user sees (the error's type and the excerpts the README quotes, or the progress lines), that nothing was
+user sees (the error's type and the excerpts the table quotes, or the progress lines), that nothing was
 lost (no data-safety violation, every vgroup with its replicas and tables on dnodes of the cluster, no PVC
 of a member deleted, the StatefulSet untouched when the decommission failed), and that the next `up`
 converges once the fault is gone. `python -m tests.test_fault_matrix` prints the table.
@@ -24,7 +24,7 @@ from tests.engine import Engine, props
 from tests.sim import SimCluster
 from tests.sim import ops as sim_ops
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+TESTING = Path(__file__).resolve().parents[1] / "docs" / "testing.md"
 
 
 @dataclass(frozen=True)
@@ -135,9 +135,9 @@ ROWS: tuple[Row, ...] = (
 ROW = {r.name: r for r in ROWS}
 
 
-# -- the README table ---------------------------------------------------------------------------------------
+# -- the table in docs/testing.md --------------------------------------------------------------------------------
 def table(rows: tuple[Row, ...] = ROWS) -> str:
-    """The Markdown table in the README's `### Fault matrix`."""
+    """The Markdown table in docs/testing.md's `## Fault matrix`."""
     lines = ["| Fault | What the user sees | Guaranteed |", "|---|---|---|"]
     for r in rows:
         sees = r.sees.format(*(f"``{q}``" if "`" in q else f"`{q}`" for q in r.quotes))
@@ -145,13 +145,13 @@ def table(rows: tuple[Row, ...] = ROWS) -> str:
     return "\n".join(lines)
 
 
-def readme_table() -> str:
-    section = README.read_text(encoding="utf-8").split("\n### Fault matrix\n", 1)[1].split("\n#", 1)[0]
+def documented_table() -> str:
+    section = TESTING.read_text(encoding="utf-8").split("\n## Fault matrix\n", 1)[1].split("\n#", 1)[0]
     return "\n".join(line for line in section.splitlines() if line.startswith("|"))
 
 
-def test_readme_table_is_generated_from_the_rows():
-    assert readme_table() == table(), "regenerate it: venv/bin/python -m tests.test_fault_matrix"
+def test_documented_table_is_generated_from_the_rows():
+    assert documented_table() == table(), "regenerate it: venv/bin/python -m tests.test_fault_matrix"
 
 
 def test_every_row_has_one_test():
@@ -161,7 +161,7 @@ def test_every_row_has_one_test():
 
 
 def shows(row: str, text: str) -> None:
-    """What the user saw contains every excerpt the README quotes for this row."""
+    """What the user saw contains every excerpt the table quotes for this row."""
     missing = [q for q in ROW[row].quotes if q not in text]
     assert not missing, f"{row}: {missing} not in:\n{text}"
 
