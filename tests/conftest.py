@@ -1,8 +1,28 @@
-"""Shared pytest hooks: lines that tests want printed in the terminal summary (e.g. property-test counts)."""
+"""Shared pytest hooks: lines that tests want printed in the terminal summary (e.g. property-test counts), and
+the end-to-end tier (tests/e2e), which runs only with `--e2e` (README, "Tests")."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+E2E = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--e2e",
+        action="store_true",
+        help="also collect tests/e2e: the real Pulumi CLI and Kubernetes control plane (scripts/e2e-tools first)",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if not config.getoption("--e2e") and (collection_path == E2E or E2E in collection_path.parents):
+        return True
+    return None
+
 
 _SUMMARY = pytest.StashKey[list[str]]()
 

@@ -15,12 +15,12 @@ import random
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
 
 from components.membership.kube import KubeError
 from components.membership.kube_types import ExecResult, PodInfo, PvcInfo, pod_ordinal, pvc_ordinal
-from tests.sim import bench, ops
+from tests.sim import bench
 from tests.sim.clock import Scheduler
+from tests.sim.entrypoint import Entrypoint
 from tests.sim.forward import Relay
 from tests.sim.model import Cluster, DataDir, Taosd
 
@@ -58,8 +58,7 @@ class FakeKube:
         self._sched = scheduler
         self._rng = random.Random(cluster.cfg.seed)
         self._pods: dict[int, _Pod] = {}
-        self._joining: list[list[Any]] = []
-        """[pod, generation, attempts] of each pod whose entrypoint still waits to `create dnode`, in start order."""
+        self._entrypoint = Entrypoint(cluster, scheduler)
         self._created = 0
         """Pods created so far: each gets a new uid, as the API server gives a recreated pod."""
         self._pvcs: dict[str, _Pvc] = {}
@@ -273,31 +272,12 @@ class FakeKube:
             if pod.crashed:
                 self._c.stop_taosd(pod.proc)
             elif self._cfg.auto_join and pod.ordinal > 0 and fresh:
-                self._joining.append([pod, generation, 0])
-                if len(self._joining) == 1:
-                    self._sched.call_later(0.0, self._join_tick)
+                self._entrypoint.started(endpoint, lambda: self._runs(pod, generation))
 
-    def _join_tick(self) -> None:
-        """The image entrypoint of every pod waiting to join: wait for firstEp, then `create dnode` for itself
-        (model, not REST). One tick tries them all in the order their taosd started, so the registration order
-        (and with it the dnode ids) is that order however late the tick runs, as when peers poll in step."""
+    def _runs(self, pod: _Pod, generation: int) -> bool:
         with self._c.lock:
-            waiting = list(self._joining)
-        done = []
-        for entry in waiting:
-            pod, generation, attempt = entry
-            with self._c.lock:
-                stale = self._pods.get(pod.ordinal) is not pod or pod.generation != generation or pod.proc is None
-                stale = stale or not pod.proc.running
-            outcome = "fail" if stale else ops.auto_join(self._c, self._cfg.endpoint(pod.ordinal))
-            entry[2] = attempt + 1
-            if outcome != "retry" or attempt >= 500:
-                done.append(entry)
-        with self._c.lock:
-            self._joining = [e for e in self._joining if all(e is not d for d in done)]
-            more = bool(self._joining)
-        if more:
-            self._sched.call_later(self._cfg.heartbeat_seconds / 2, self._join_tick)
+            current = self._pods.get(pod.ordinal) is pod and pod.generation == generation
+            return current and pod.proc is not None and pod.proc.running
 
     def _delete_pod(self, pod: _Pod) -> None:
         if pod.deleting:

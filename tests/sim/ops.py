@@ -43,11 +43,12 @@ def create_dnode(c: Cluster, endpoint: str) -> int:
         return c.max_dnode_id
 
 
-def auto_join(c: Cluster, endpoint: str) -> str:
-    """The image entrypoint's `create dnode` for itself: 'done', 'retry' (firstEp not up) or 'fail'."""
+def auto_join(c: Cluster, endpoint: str, password: str | None = None) -> str:
+    """The image entrypoint's `create dnode` for itself (`taos -p'$TAOS_ROOT_PASSWORD'`): 'done', 'retry'
+    (firstEp not up) or 'fail'. `password` is the pod's TAOS_ROOT_PASSWORD (default: the simulator's)."""
     with c.lock:
         now = c.refresh()
-        if c.password != c.cfg.root_password:
+        if c.password != (c.cfg.root_password if password is None else password):
             return "fail"  # the entrypoint only knows the password it was deployed with
         lead = c.dnodes.get(c.leader_id) if c.leader_id is not None else None
         if lead is None or not c.is_online(lead, now):

@@ -1,0 +1,136 @@
+"""The real Pulumi CLI (`.e2e/bin/pulumi`) on a copy of this project, with a local file backend.
+
+The copy holds `Pulumi.yaml`, `__main__.py` and `requirements.txt`, with `components/` and `venv/` linked to
+this checkout, so the CLI runs exactly this program in the project's venv while its stack files and state
+stay in the test's work directory. Plugins come from the pinned plugin cache `scripts/e2e-tools` fills
+(`.e2e/pulumi-home/plugins`); automatic plugin downloads are off, so a missing plugin fails at once.
+Every run's command line, output and exit code go to a log file of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.controlplane import BIN, E2E_DIR, ROOT
+
+PASSPHRASE = "e2e-passphrase-7c1f"
+PULUMI_TOOLS = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python")
+
+
+@dataclass
+class Run:
+    args: list[str]
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+    log: Path
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def check(self) -> Run:
+        if self.code != 0:
+            raise AssertionError(
+                f"pulumi {' '.join(self.args)} exited {self.code} (log {self.log}):\n{self.output[-6000:]}"
+            )
+        return self
+
+
+@dataclass
+class PulumiProject:
+    workdir: Path
+    kubeconfig: Path
+    stack: str = "e2e"
+    runs: list[Run] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.dir = self.workdir / "project"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
+            shutil.copy(ROOT / name, self.dir / name)
+        for name in ("components", "venv"):
+            link = self.dir / name
+            if not link.exists():
+                link.symlink_to(ROOT / name)
+        self.state = self.workdir / "state"
+        self.state.mkdir(exist_ok=True)
+        self.home = self.workdir / "pulumi-home"
+        self.home.mkdir(exist_ok=True)
+        plugins = self.home / "plugins"
+        if not plugins.exists():
+            plugins.symlink_to(E2E_DIR / "pulumi-home" / "plugins")
+
+    # -- environment -----------------------------------------------------------------------------------
+    def env(self, **extra: str) -> dict[str, str]:
+        path = os.pathsep.join([str(BIN), str(ROOT / "venv" / "bin"), "/usr/local/bin", "/usr/bin", "/bin"])
+        env = {
+            "PATH": path,
+            "HOME": str(self.workdir),
+            "LANG": "C.UTF-8",
+            "PULUMI_HOME": str(self.home),
+            "PULUMI_BACKEND_URL": f"file://{self.state}",
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_SKIP_CONFIRMATIONS": "true",
+            "KUBECONFIG": str(self.kubeconfig),
+        }
+        env.update(extra)
+        return env
+
+    # -- running the CLI -------------------------------------------------------------------------------
+    def pulumi(self, *args: str, timeout: float = 600, env: dict[str, str] | None = None, stdin: str = "") -> Run:
+        argv = [str(BIN / "pulumi"), *args, "--non-interactive"]
+        t0 = time.monotonic()
+        done = subprocess.run(
+            argv,
+            cwd=self.dir,
+            env=env or self.env(),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        log = self.workdir / "logs" / f"pulumi-{len(self.runs):02d}-{args[0]}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        record = f"$ pulumi {' '.join(args)}\n--- exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n"
+        log.write_text(record + done.stderr)
+        run = Run(list(args), done.returncode, done.stdout, done.stderr, time.monotonic() - t0, log)
+        self.runs.append(run)
+        return run
+
+    def init(self, config: dict[str, str], secrets: dict[str, str] | None = None) -> None:
+        self.pulumi("stack", "init", self.stack).check()
+        for key, value in config.items():
+            self.pulumi("config", "set", "--path", key, value).check()
+        for key, value in (secrets or {}).items():
+            self.pulumi("config", "set", "--secret", key, value).check()
+
+    def set(self, key: str, value: str) -> None:
+        self.pulumi("config", "set", key, value).check()
+
+    def up(self, *args: str, timeout: float = 900) -> Run:
+        return self.pulumi("up", "--yes", "--skip-preview", *args, timeout=timeout)
+
+    def preview(self, *args: str) -> Run:
+        return self.pulumi("preview", *args)
+
+    def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
+        args = ["stack", "output", "--json"] + (["--show-secrets"] if show_secrets else [])
+        return dict(json.loads(self.pulumi(*args).check().stdout))
+
+    def export(self) -> str:
+        return self.pulumi("stack", "export").check().stdout
+
+    def everything_printed(self) -> str:
+        return "\n".join(r.output for r in self.runs)

@@ -1,0 +1,101 @@
+"""A watcher on the real API server: every change of the StatefulSet's `spec.replicas` and every pod deletion,
+each checked against the simulated cluster at the moment the API server reported it.
+
+At a scale-in (replicas going down) and at the deletion of a pod the StatefulSet no longer wants, no departing
+pod's dnode may still be in `show dnodes`: the provider must have dropped it before the StatefulSet shrank.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes import client, config, watch
+
+from components.membership.kube_types import pod_ordinal
+from tests.sim import SimCluster
+
+
+@dataclass(frozen=True)
+class Event:
+    what: str
+    """`replicas 4 -> 3` or `pod tdengine-3 deleted`."""
+    departing: tuple[str, ...]
+    still_in_cluster: tuple[str, ...]
+    """Departing pods whose dnode was in the cluster at that moment: must be empty."""
+
+
+@dataclass
+class ApiWatcher:
+    sim: SimCluster
+    kubeconfig: str
+    namespace: str
+    statefulset: str
+    events: list[Event] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    _replicas: int | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> ApiWatcher:
+        api = config.new_client_from_config(self.kubeconfig, persist_config=False)
+        self._apps, self._core = client.AppsV1Api(api), client.CoreV1Api(api)
+        for target in (self._watch_statefulset, self._watch_pods):
+            thread = threading.Thread(target=self._forever, args=(target,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def violations(self) -> list[Event]:
+        return [e for e in self.events if e.still_in_cluster]
+
+    def _forever(self, target: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                target()
+            except Exception as e:  # a watch that timed out or a server restart: watch again
+                if len(self.errors) < 50:
+                    self.errors.append(f"{type(e).__name__}: {e}")
+
+    def _watch_statefulset(self) -> None:
+        stream = watch.Watch().stream(
+            self._apps.list_namespaced_stateful_set,
+            self.namespace,
+            field_selector=f"metadata.name={self.statefulset}",
+            timeout_seconds=2,
+        )
+        for event in stream:
+            if self._stop.is_set():
+                return
+            sts = event["object"]
+            replicas = None if event["type"] == "DELETED" else int(sts.spec.replicas or 0)
+            old, self._replicas = self._replicas, replicas
+            if old is not None and replicas is not None and replicas < old:
+                pods = tuple(f"{self.statefulset}-{o}" for o in range(replicas, old))
+                self._record(f"replicas {old} -> {replicas}", pods)
+
+    def _watch_pods(self) -> None:
+        stream = watch.Watch().stream(self._core.list_namespaced_pod, self.namespace, timeout_seconds=2)
+        seen: set[str] = set()
+        for event in stream:
+            if self._stop.is_set():
+                return
+            pod = event["object"]
+            name, uid = pod.metadata.name, pod.metadata.uid
+            ordinal = pod_ordinal(name, self.statefulset)
+            deleting = event["type"] == "DELETED" or pod.metadata.deletion_timestamp is not None
+            if ordinal is None or not deleting or uid in seen:
+                continue
+            seen.add(uid)
+            if self._replicas is not None and ordinal >= self._replicas:
+                self._record(f"pod {name} deleted", (name,))
+
+    def _record(self, what: str, departing: tuple[str, ...]) -> None:
+        in_cluster = {d["endpoint"].split(".", 1)[0] for d in self.sim.dnodes()}
+        self.events.append(Event(what, departing, tuple(p for p in departing if p in in_cluster)))
