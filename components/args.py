@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from components.tdengine.naming import Naming
+
 DEFAULT_IMAGE = "tdengine/tdengine:3.3.6.13"
 """3.3.6.6 and newer images apply TAOS_ROOT_PASSWORD on first start; older ones ignore it."""
 
@@ -240,6 +242,16 @@ class ClusterArgs:
     def from_config(cls, get: Callable[[str], str | None]) -> ClusterArgs:
         """Build from a stack config getter such as `pulumi.Config().get` (values arrive as strings)."""
         return cls.from_mapping({s.key: v for s in SETTINGS + SECRET_SETTINGS if (v := get(s.key)) is not None})
+
+    @property
+    def naming(self) -> Naming:
+        """How this cluster's pods and dnodes are named."""
+        return Naming(self.cluster_name, self.service_name, self.namespace, self.cluster_domain, self.server_port)
+
+    @property
+    def members(self) -> list[str]:
+        """The member pods: `<clusterName>-0` .. `<clusterName>-<replicas-1>`."""
+        return self.naming.pods(self.replicas)
 
     @property
     def labels_selector(self) -> dict[str, str]:
@@ -477,7 +489,7 @@ def validate(args: ClusterArgs) -> list[str]:
 
 def dnode_fqdn(args: ClusterArgs, ordinal: int) -> str:
     """The FQDN of pod `ordinal`'s dnode: `<clusterName>-<n>.<serviceName>.<namespace>.svc.<clusterDomain>`."""
-    return f"{args.cluster_name}-{ordinal}.{args.service_name}.{args.namespace}.svc.{args.cluster_domain}"
+    return args.naming.fqdn(args.naming.pod(ordinal))
 
 
 def _image_problems(image: Any) -> list[str]:

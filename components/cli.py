@@ -36,8 +36,8 @@ from components.automation import (
     open_stack,
 )
 from components.kubeaccess import kube_access_problem
-from components.membership.errors import MembershipError
 from components.render import NOTES_FILE, for_apply, header, list_stacks, notes, stack_values, to_yaml, write
+from components.tdengine.errors import ClusterError
 from components.verify import command as verify_command
 from components.verify.report import summary as verify_summary
 
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
     except PulumiCliMissing as err:
         _error(runtime, str(err))
         return MISSING
-    except (AutomationError, MembershipError) as err:
+    except (AutomationError, ClusterError) as err:
         _error(runtime, str(err))
         return FAILED
     except KeyboardInterrupt:

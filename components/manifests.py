@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from components.args import ClusterArgs, dnode_fqdn
+from components.args import ClusterArgs
 
 DATA_VOLUME = "taosdata"
 LOG_VOLUME = "taoslog"
@@ -54,12 +54,9 @@ def client_service_name(args: ClusterArgs) -> str:
     return f"{args.service_name}-client"
 
 
-def pod_fqdn(args: ClusterArgs, ordinal: int) -> str:
-    return dnode_fqdn(args, ordinal)
-
-
 def first_endpoint(args: ClusterArgs) -> str:
-    return f"{pod_fqdn(args, 0)}:{args.server_port}"
+    """`firstEp`: the endpoint of pod 0's dnode."""
+    return args.naming.endpoint(args.naming.pod(0))
 
 
 POD_SECURITY = {

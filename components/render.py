@@ -20,9 +20,8 @@ import yaml
 
 from components import manifests
 from components.args import SECRET_SETTINGS, ClusterArgs
+from components.tdengine.redact import REDACTED  # the root password in `render()`'s Secret: a marker, never a value
 
-REDACTED = "<redacted>"
-"""The root password in `render()`'s Secret: a marker, never a value. `for_apply()` leaves the Secret out."""
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NOTES_FILE = "README.txt"
 """Written next to the manifests by `--out`: kubectl, Argo CD and Flux read only .yaml/.yml/.json files."""

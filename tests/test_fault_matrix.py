@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from components.membership.errors import MemberNotDrained, MembershipError, ScaleDownRefused, TDengineError
+from components.membership.errors import MemberNotDrained, ScaleDownRefused
+from components.tdengine.errors import ClusterError, TDengineError, WaitTimedOut
 from tests.engine import Engine, props
 from tests.sim import SimCluster
 from tests.sim import ops as sim_ops
@@ -43,7 +44,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "rest_unreachable",
         "REST unreachable (taosAdapter refuses connections)",
-        "before a drain, `MemberNotDrained` at the deadline: {} … {} …; during a drain, only the progress "
+        "before a drain, `WaitTimedOut` at the deadline: {} … {} …; during a drain, only the progress "
         "lines, then success",
         ("taosAdapter unreachable until the deadline", "cannot reach taosAdapter at"),
         "Before the drain: nothing sent, StatefulSet untouched, and the next `up` drains. An outage shorter than "
@@ -52,7 +53,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "http_5xx",
         "HTTP 5xx from taosAdapter or a proxy",
-        "a few: the progress line {} … {}, then success; until the deadline: `MemberNotDrained` {} … {}",
+        "a few: the progress line {} … {}, then success; until the deadline: `WaitTimedOut` {} … {}",
         (
             "answered HTTP 502 (unknown error) to: drop dnode",
             "; polling",
@@ -72,7 +73,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "tdengine_error_mid_plan",
         "TDengine error in the middle of a plan (5 -> 3: the second `drop dnode` answers 979)",
-        "`MembershipError`: {} … {}",
+        "`ClusterError`: {} … {}",
         (
             "for tdengine-3 failed: TDengine error 0x03D3 (979): Conflict transaction not completed",
             "then re-run `pulumi up`; it resumes from the cluster's state",
@@ -118,7 +119,7 @@ ROWS: tuple[Row, ...] = (
         "second_up_after_failed",
         "a second `pulumi up` after one that failed after the StatefulSet changed (5 -> 3; REST lost before "
         "the volumes were reclaimed)",
-        "first `up`: `MemberNotDrained` {}; second `up`: the progress line {}, then success",
+        "first `up`: `WaitTimedOut` {}; second `up`: the progress line {}, then success",
         ("taosAdapter unreachable until the deadline", "delete PVC taosdata-tdengine-4"),
         "No PVC deleted without reading the cluster. The second `up` runs only ClusterMembership (Diff shows "
         "nothing else changed), which reclaims the volumes and refreshes `topology`.",
@@ -268,8 +269,10 @@ def test_rest_unreachable(sim):
     engine = running(sim, 4)
     before, sent, leaving = data(sim), len(sim.requests), sim.dnode_id(3)
     sim.faults.unreachable(True)
-    with pytest.raises(MemberNotDrained) as err:
+    with pytest.raises(WaitTimedOut) as err:
         engine.up(3, drainTimeoutSeconds=0.5, readyTimeoutSeconds=0.5)
+    assert not isinstance(err.value, MemberNotDrained)  # no drain began: the wait was for the connection
+    assert "cannot reach taosAdapter at" in err.value.observed
     shows("rest_unreachable", str(err.value))
     assert writes(sim, sent) == []
     untouched(sim, engine, 4)
@@ -298,8 +301,9 @@ def test_http_5xx(sim, capsys):
     engine = running(sim, 4)
     before, sent, leaving = data(sim), len(sim.requests), sim.dnode_id(3)
     sim.faults.http_error(503, times=10**6)
-    with pytest.raises(MemberNotDrained) as err:
+    with pytest.raises(WaitTimedOut) as err:
         engine.up(3, drainTimeoutSeconds=0.5, readyTimeoutSeconds=0.5)
+    assert not isinstance(err.value, MemberNotDrained) and "answered HTTP 503" in err.value.observed
     persistent = str(err.value)
     assert writes(sim, sent) == []
     untouched(sim, engine, 4)
@@ -341,7 +345,7 @@ def test_tdengine_error_mid_plan(sim):
     first, second = sim.dnode_id(4), sim.dnode_id(3)
     vnodes = {d["id"]: d["vnodes"] for d in sim.dnodes()}
     sim.faults.sql_error(979, pattern=rf"^drop dnode {second}$")
-    with pytest.raises(MembershipError) as err:
+    with pytest.raises(ClusterError) as err:
         engine.up(3)
     shows("tdengine_error_mid_plan", str(err.value))
     assert drops(sim, sent) == [f"drop dnode {first}", f"drop dnode {second}"]
@@ -434,8 +438,9 @@ def test_second_up_after_failed(sim, capsys):
         sim.faults.unreachable(True)
 
     engine.scale_statefulset = scale_then_lose_rest
-    with pytest.raises(MemberNotDrained) as err:
+    with pytest.raises(WaitTimedOut) as err:
         engine.up(3, readyTimeoutSeconds=0.5)
+    assert not isinstance(err.value, MemberNotDrained)  # the drains were done: ClusterMembership's wait ran out
     first = str(err.value)
     assert pods(sim) == names(3) and dnode_pods(sim) == names(3)
     assert pvcs(sim) == [f"taosdata-tdengine-{i}" for i in range(5)]  # nothing deleted without reading the cluster

@@ -16,8 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
-from components.membership.kube import KubeError, KubernetesApi
-from components.membership.kube_types import KubeOps, PodInfo, PvcInfo
+from components.tdengine.errors import KubeError
+from components.tdengine.kube import KubernetesApi
+from components.tdengine.kube_types import KubeOps, PodInfo, PvcInfo
 from tests.sim.kube_api import FakeKubeApi, kubeconfig_for
 
 NS, STS, TEMPLATES = "tdengine", "tdengine", ["taosdata", "taoslog"]

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from components.membership.errors import MemberNotDrained, MembershipError, ScaleDownRefused, TDengineError
+from components.membership.errors import MemberNotDrained, ScaleDownRefused
+from components.tdengine.errors import ClusterError, TDengineError, WaitTimedOut
 from tests.engine import Engine
 from tests.sim import SimCluster
 
@@ -86,7 +87,7 @@ def test_without_pruning_the_stale_volume_is_named_with_the_fix(sim):
     engine.scale_statefulset(3)
     sim.kube.scale(4)  # someone grows the StatefulSet by hand, keeping the released PVC
     time.sleep(0.2)
-    with pytest.raises(MembershipError, match="data volume of a dnode that was dropped") as err:
+    with pytest.raises(ClusterError, match="data volume of a dnode that was dropped") as err:
         engine.membership.update("id", engine.membership_outs, _props(sim, 4, readyTimeoutSeconds=1.0))
     assert "kubectl -n tdengine-test delete pvc taosdata-tdengine-3 --wait=false" in str(err.value)
 
@@ -223,8 +224,9 @@ def test_adapter_unreachable_fails_before_any_change(sim):
     engine = Engine(sim)
     engine.up(4)
     sim.faults.unreachable(True)
-    with pytest.raises(MemberNotDrained, match="unreachable"):
+    with pytest.raises(WaitTimedOut, match="unreachable") as err:
         engine.up(3, drainTimeoutSeconds=0.5)
+    assert not isinstance(err.value, MemberNotDrained)  # the wait was for the connection, before any drain
     assert len(sim.kube.pods()) == 4
     sim.faults.unreachable(False)
 
@@ -247,14 +249,20 @@ def test_refuses_to_drain_the_mnode_leader_with_the_way_out(sim):
     engine = Engine(sim)
     engine.up(3)
     from components.membership import plan
-    from components.membership.admin import AdminClient
-    from components.membership.execute import read_cluster
-    from components.membership.topology import Naming
+    from components.tdengine.naming import Naming
+    from components.tdengine.rest import AdminClient
+    from components.tdengine.session import read_state
 
-    state = read_cluster(AdminClient(sim.url, sim.password))
+    state = read_state(AdminClient(sim.url, sim.password))
     naming = Naming("tdengine", "taosd", "tdengine-test", "cluster.local", 6030)
     with pytest.raises(ScaleDownRefused, match="hosts the mnode leader") as err:
-        plan.next_step(state, naming, "tdengine-0", ["tdengine-1", "tdengine-2"], plan.DrainOptions())
+        plan.next_step(
+            state,
+            naming,
+            "tdengine-0",
+            ["tdengine-1", "tdengine-2"],
+            plan.DrainOptions(force=False, allow_fewer_than_three=False),
+        )
     assert "kubectl -n tdengine-test delete pod tdengine-0" in str(err.value)
 
 
@@ -300,7 +308,7 @@ def test_root_password_never_appears_in_outputs_logs_or_errors(capfd):
         for attempt in ({"rootPassword": secret + "x"}, {"allowFewerThanThreeDnodes": False}):
             try:
                 engine.up(2, **attempt)
-            except MembershipError as err:
+            except ClusterError as err:
                 errors.append(str(err))
         assert len(errors) == 2
         assert sim.violations == []

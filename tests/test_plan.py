@@ -6,8 +6,15 @@ import pytest
 
 from components.membership import plan
 from components.membership.errors import ScaleDownRefused
-from components.membership.kube_types import PodInfo, PvcInfo
-from components.membership.topology import ClusterState, Database, Dnode, Mnode, Naming, Transaction
+from components.tdengine.kube_types import PodInfo, PvcInfo
+from components.tdengine.naming import Naming
+from components.tdengine.rows import ClusterState, Database, Dnode, Mnode, Transaction
+
+
+def acks(force: bool = False, allow_fewer_than_three: bool = False) -> plan.DrainOptions:
+    """The operator's acknowledgements, both off unless a row says otherwise."""
+    return plan.DrainOptions(force=force, allow_fewer_than_three=allow_fewer_than_three)
+
 
 NAMING = Naming("tdengine", "taosd", "tdengine-test", "cluster.local", 6030)
 
@@ -112,19 +119,19 @@ REFUSALS = [
 def test_preflight_refusals_name_reason_and_fix(name, s, old, new, options, message):
     departing = plan.departing_pods(s, NAMING, old, new)
     with pytest.raises(ScaleDownRefused) as err:
-        plan.preflight_scale_down(s, NAMING, departing, new, plan.DrainOptions(**options))
+        plan.preflight_scale_down(s, NAMING, departing, new, acks(**options))
     assert message in str(err.value)
     assert "Fix: " in str(err.value) and "Nothing was changed" in str(err.value)
 
 
 def test_preflight_passes_a_healthy_scale_down_and_our_own_drop():
     plan.preflight_scale_down(
-        state(HEALTHY5, MNODES3, [("app", 3)]), NAMING, ["tdengine-4", "tdengine-3"], pods(3), plan.DrainOptions()
+        state(HEALTHY5, MNODES3, [("app", 3)]), NAMING, ["tdengine-4", "tdengine-3"], pods(3), acks()
     )
     resumed = state([*HEALTHY5[:4], (4, 5, 1, "dropping")], MNODES3, transactions=[(9, "drop-dnode")])
-    plan.preflight_scale_down(resumed, NAMING, ["tdengine-4"], pods(4), plan.DrainOptions())
+    plan.preflight_scale_down(resumed, NAMING, ["tdengine-4"], pods(4), acks())
     forced = state([*HEALTHY5[:4], (4, 5, 1, "offline")], MNODES3)
-    plan.preflight_scale_down(forced, NAMING, ["tdengine-4"], pods(4), plan.DrainOptions(force=True))
+    plan.preflight_scale_down(forced, NAMING, ["tdengine-4"], pods(4), acks(force=True))
 
 
 # (dnode of tdengine-3: status, mnode role on it or None, mnodes elsewhere, force) -> (step kind, force flag)
@@ -149,7 +156,7 @@ def test_next_step_state_table(status, role, others, force, expected):
     mnodes = [(0, "leader"), (1, "follower"), (2, "follower")][: (others or 3)]
     if role:
         mnodes.append((3, role))
-    step = plan.next_step(state(dnodes, mnodes), NAMING, "tdengine-3", pods(3), plan.DrainOptions(force=force))
+    step = plan.next_step(state(dnodes, mnodes), NAMING, "tdengine-3", pods(3), acks(force=force))
     assert (step.kind, step.force) == expected
     if step.kind == "create_mnode":
         assert step.dnode_id == 3  # the lowest remaining ordinal without an mnode (tdengine-2 has id 3)
@@ -158,10 +165,10 @@ def test_next_step_state_table(status, role, others, force, expected):
 def test_next_step_refuses_offline_without_force_and_the_leader():
     offline = state([(0, 1, 2, "ready"), (1, 2, 2, "ready"), (2, 3, 2, "ready"), (3, 7, 1, "offline")], MNODES3)
     with pytest.raises(ScaleDownRefused, match="forceDropOffline"):
-        plan.next_step(offline, NAMING, "tdengine-3", pods(3), plan.DrainOptions())
+        plan.next_step(offline, NAMING, "tdengine-3", pods(3), acks())
     leader = state(HEALTHY5[:4], [(3, "leader"), (0, "follower"), (1, "follower")])
     with pytest.raises(ScaleDownRefused, match="delete pod tdengine-3"):
-        plan.next_step(leader, NAMING, "tdengine-3", pods(3), plan.DrainOptions())
+        plan.next_step(leader, NAMING, "tdengine-3", pods(3), acks())
 
 
 def test_plan_membership_creates_missing_dnodes_then_mnodes_on_lowest_ordinals():

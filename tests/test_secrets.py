@@ -29,8 +29,9 @@ from pulumi.runtime import rpc
 
 from components.args import ClusterArgs, ConfigError
 from components.membership import provider
-from components.membership.admin import AdminClient
-from components.membership.errors import MembershipError, TDengineError
+from components.membership.props import MembershipProps
+from components.tdengine.errors import ClusterError, TDengineError
+from components.tdengine.rest import AdminClient
 from tests.engine import Engine, props
 from tests.harness import ROOT, run_program, stack_config
 from tests.host import ProviderHost, from_struct, provider_blob
@@ -251,7 +252,7 @@ def test_a_password_tdengine_refuses_fails_without_showing_it(default_sim, capfd
     sim = default_sim
     with pytest.raises(ConfigError):
         ClusterArgs(root_password=WEAK)
-    with pytest.raises(MembershipError) as err:
+    with pytest.raises(ClusterError) as err:
         Engine(sim).up(3, rootPassword=WEAK)
     text = str(err.value)
     assert "changing it from TDengine's default password (taosdata) failed" in text
@@ -266,7 +267,7 @@ def test_a_lost_answer_to_alter_user_is_checked_not_assumed(default_sim, capfd):
     a timeout: the statement ran, the check finds the new password working and carries on."""
     sim = default_sim
     sim.faults.http_error(500, pattern="alter user")
-    with pytest.raises(MembershipError) as err:
+    with pytest.raises(ClusterError) as err:
         Engine(sim).up(3, rootPassword=FIRST)
     text = str(err.value)
     assert "still refuses the configured rootPassword. Nothing else was changed. Fix: re-run" in text
@@ -293,7 +294,7 @@ def test_server_errors_quoting_the_statement_are_scrubbed(default_sim):
 
 
 def test_reprs_hold_no_secret(default_sim):
-    p = provider.MembershipProps.parse(props(default_sim, 3, rootPassword=FIRST, kubeconfig=TOKEN))
+    p = MembershipProps.from_inputs(props(default_sim, 3, rootPassword=FIRST, kubeconfig=TOKEN))
     assert_absent(repr(p) + repr(p.connection()) + repr(AdminClient(default_sim.url, FIRST)))
 
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 import taosrest
 
-from components.membership.kube_types import KubeOps
+from components.tdengine.kube_types import KubeOps
 from tests.sim import PodNotReady, SimCluster, SqlError
 
 NS = "tdengine-test"

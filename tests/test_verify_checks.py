@@ -7,9 +7,11 @@ import shlex
 import pytest
 
 from components.args import ClusterArgs, ConfigError
-from components.membership.topology import Naming, parse_state
+from components.tdengine.naming import Naming
+from components.tdengine.redact import scrub
+from components.tdengine.rows import Member, Vgroup, parse_state, parse_vgroups
 from components.verify import bench, checks
-from components.verify.checks import Member, Refusal, Vgroup
+from components.verify.checks import Refusal
 
 NAMING = Naming("tdengine", "taosd", "tdengine-test", "cluster.local", 6030)
 
@@ -51,7 +53,7 @@ def vgroup_row(vgroup_id: int, db: str, *members: tuple[int, str]) -> dict:
 
 
 def test_parse_vgroups_reads_every_set_slot_and_skips_nulls():
-    vgroups = checks.parse_vgroups(
+    vgroups = parse_vgroups(
         [vgroup_row(5, "db", (1, "follower"), (2, "leader*"), (3, "follower"), (4, "learner")), vgroup_row(2, "db")]
     )
     assert [v.id for v in vgroups] == [2, 5]
@@ -76,7 +78,7 @@ def test_parse_vgroups_reads_every_set_slot_and_skips_nulls():
     ],
 )
 def test_spread_problems_name_the_vgroup_and_what_is_wrong(members, replica, expected):
-    vgroups = checks.parse_vgroups([vgroup_row(7, "t", *members)])
+    vgroups = parse_vgroups([vgroup_row(7, "t", *members)])
     problems = checks.spread_problems(vgroups, replica, "t")
     assert len(problems) == len(expected), problems
     for problem, text in zip(problems, expected, strict=True):
@@ -114,7 +116,7 @@ def test_failover_targets_the_pod_of_the_mnode_leader():
     assert (target.pod, target.dnode.id, target.mnode.id) == ("tdengine-1", 3, 3)
 
 
-REPLICA1 = checks.parse_vgroups(
+REPLICA1 = parse_vgroups(
     [
         vgroup_row(4, "metrics", (1, "leader")),
         vgroup_row(5, "other", (3, "leader")),
@@ -206,7 +208,7 @@ def test_the_password_goes_to_stdin_never_into_the_command():
 
 def test_scrub_removes_every_secret_longest_first():
     text = "password: Abc-123-xyz\nkubeconfig token Abc-123\n"
-    assert bench.scrub(text, ["Abc-123", "Abc-123-xyz", ""]) == "password: <redacted>\nkubeconfig token <redacted>\n"
+    assert scrub(text, ["Abc-123", "Abc-123-xyz", ""]) == "password: <redacted>\nkubeconfig token <redacted>\n"
     assert bench.tail("a\n\nb\nc\n", lines=2) == "    b\n    c"
 
 

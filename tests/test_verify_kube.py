@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from components.membership.kube import KubeError, KubernetesApi
-from components.membership.kube_exec import exit_code
-from components.membership.kube_types import ExecResult, PodInfo, PodOps
+from components.tdengine.errors import KubeError
+from components.tdengine.kube import KubernetesApi
+from components.tdengine.kube_exec import exit_code
+from components.tdengine.kube_types import ExecResult, PodInfo, PodOps
 from components.verify.bench import benchmark_command, benchmark_stdin
 from tests.sim import SimCluster
 from tests.sim.kube_api import FakeKubeApi

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from components.args import ClusterArgs
-from components.membership.kube_types import ExecResult
+from components.tdengine.kube_types import ExecResult
 from components.verify import command
 from components.verify.failover import FailoverOptions
 from components.verify.report import format_report, summary

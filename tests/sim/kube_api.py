@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from components.membership.kube_types import KubeOps, PodInfo, PvcInfo
+from components.tdengine.kube_types import KubeOps, PodInfo, PvcInfo
 
 from .kube_api_exec import serve_exec
 from .kube_api_ws import serve_port_forward

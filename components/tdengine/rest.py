@@ -1,8 +1,10 @@
 """AdminClient: SQL over taosAdapter REST with taospy's pure-Python `taosrest`; the only database I/O.
 
 One statement per request (the server ignores everything after the first `;`), `code` checked on every
-response (errors come with HTTP 200), and every failure raised as one of the types in `errors.py`.
-The password is sent only in the Authorization header and is never part of a message.
+response (errors come with HTTP 200), and every failure raised as one of the types in `errors.py`, with the
+library's own exception as its cause. The password is sent only in the Authorization header and is never part
+of a message: statements are shown redacted, answers scrubbed, and a taosrest error is kept as the cause only
+as a scrubbed copy (`errors.RedactedCause`).
 """
 
 from __future__ import annotations
@@ -13,26 +15,11 @@ from typing import Any
 import requests
 import taosrest
 
-from components.membership.errors import AdminTimeout, AdminUnreachable, TDengineError
+from components.tdengine.errors import AdminTimeout, AdminUnreachable, RedactedCause, TDengineError
+from components.tdengine.redact import password_literals, redact, scrub
+from components.tdengine.sql import AUTH_FAILURE
 
-AUTH_FAILURE = 855
-_PASSWORD_LITERAL = re.compile(r"(\bpass\s+)('[^']*'|\"[^\"]*\")", re.IGNORECASE)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
-REDACTED = "<redacted>"
-
-
-def redact(sql: str) -> str:
-    """The statement with any `pass '<password>'` literal replaced, for messages and logs."""
-    return _PASSWORD_LITERAL.sub(rf"\1'{REDACTED}'", sql)
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    """`text` (an answer from the server) without any of `secrets`: TDengine's parser errors quote the
-    statement back (`syntax error near "..."`), which may hold a password literal."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 class AdminClient:
@@ -67,8 +54,10 @@ class AdminClient:
             convert_timestamp=False,
         )
         shown = redact(sql)
+        secrets = [*password_literals(sql), self._password]
         try:
-            return client.sql(sql)
+            result: dict[str, Any] = client.sql(sql)
+            return result
         except taosrest.ConnectError as err:
             code = int(err.errno or 0) & 0xFFFF
             if code == AUTH_FAILURE:
@@ -76,9 +65,8 @@ class AdminClient:
                     code,
                     "Authentication failure: the rootPassword in stack config is not the cluster's root password",
                     shown,
-                ) from None
-            secrets = [m.group(2)[1:-1] for m in _PASSWORD_LITERAL.finditer(sql)] + [self._password]
-            raise TDengineError(code, _scrub(str(err.msg), secrets), shown) from None
+                ) from _cause(err, secrets)
+            raise TDengineError(code, scrub(str(err.msg), secrets), shown) from _cause(err, secrets)
         except taosrest.HTTPError as err:
             if err.status_code == 401:  # a wrong password with httpCodeServerError (reference §8): not transient
                 raise TDengineError(
@@ -86,16 +74,22 @@ class AdminClient:
                     f"Authentication failure: taosAdapter at {self.url} answered HTTP 401 ({err.msg}); the "
                     "rootPassword in stack config is not the cluster's root password",
                     shown,
-                ) from None
+                ) from _cause(err, secrets)
             raise AdminUnreachable(
                 f"taosAdapter at {self.url} answered HTTP {err.status_code} ({err.msg}) to: {shown}"
-            ) from None
-        except requests.exceptions.ReadTimeout:
+            ) from _cause(err, secrets)
+        except requests.exceptions.ReadTimeout as err:
             raise AdminTimeout(
                 f"no answer from taosAdapter at {self.url} within {timeout or self.timeout:g}s to: {shown} "
                 "(the statement may still be running)"
-            ) from None
+            ) from err
         except (requests.exceptions.RequestException, ValueError) as err:
             raise AdminUnreachable(
                 f"cannot reach taosAdapter at {self.url} ({type(err).__name__}) for: {shown}"
-            ) from None
+            ) from err
+
+
+def _cause(err: BaseException, secrets: list[str]) -> RedactedCause:
+    """A taosrest error as the cause, scrubbed: TDengine's answers can quote the statement back, and so a
+    password literal. (The `requests` errors are chained as they are: they name the URL, never the headers.)"""
+    return RedactedCause(err, scrub(str(err), secrets))

@@ -1,6 +1,6 @@
-"""The narrow Kubernetes interface the membership provider needs, and its value types.
+"""The narrow Kubernetes interface the membership provider and `verify` need, and its value types.
 
-Pure declarations: no client, no I/O. `kube.py` implements `KubeOps` with the official
+Pure declarations: no client, no I/O. `kube.py` implements `PodOps` (hence `KubeOps`) with the official
 `kubernetes` client; the simulator in `tests/sim/` implements it in memory. Everything the
 provider asks of Kubernetes goes through these methods, so a test can swap the whole Kubernetes side at
 one seam.
@@ -8,7 +8,6 @@ one seam.
 
 from __future__ import annotations
 
-import re
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -95,19 +94,3 @@ class PodOps(KubeOps, Protocol):
     def delete_pod(self, namespace: str, name: str) -> None:
         """Delete one pod (its StatefulSet recreates it on the same volumes); a missing pod is an error."""
         ...
-
-
-def pod_ordinal(pod_name: str, statefulset: str) -> int | None:
-    """The ordinal of `<statefulset>-<n>`, or None for a pod of something else."""
-    m = re.fullmatch(re.escape(statefulset) + r"-(\d+)", pod_name)
-    return int(m.group(1)) if m else None
-
-
-def pvc_ordinal(pvc_name: str, statefulset: str, templates: list[str]) -> tuple[str, int] | None:
-    """(template, ordinal) of `<template>-<statefulset>-<n>`, or None for another PVC."""
-    for template in templates:
-        prefix = template + "-"
-        n = pod_ordinal(pvc_name[len(prefix) :], statefulset) if pvc_name.startswith(prefix) else None
-        if n is not None:
-            return template, n
-    return None

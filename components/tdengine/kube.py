@@ -1,23 +1,23 @@
 """`KubernetesApi`: the only module that talks to Kubernetes.
 
 It implements `kube_types.KubeOps` with the official `kubernetes` client: list the StatefulSet's pods and
-PVCs, delete a PVC, port-forward to a pod, and read, write and delete the Secret a kept-data destroy leaves;
-and `kube_types.PodOps` for `verify`: exec in a pod, delete a pod. It is configured only from a kubeconfig
-(path or content) and context, or in-cluster config, so the same code runs against any API server, a test one included.
+PVCs, delete a PVC, port-forward to a pod (`kube_forward.py`), and read, write and delete the Secret a
+kept-data destroy leaves; and `kube_types.PodOps` for `verify`: exec in a pod, delete a pod. It is
+configured only from a kubeconfig (path or content) and context, or in-cluster config, so the same code runs
+against any API server, a test one included.
 
 Each instance owns a private `ApiClient`, created on first use (constructing does no I/O) and never stored
 in the client's global default configuration. Every API failure becomes a `KubeError` that names what was
-asked (namespace, object, port) and the HTTP status; messages never carry tokens or kubeconfig content.
+asked (namespace, object, port) and the HTTP status; messages never carry tokens or kubeconfig content: an API
+exception, whose text quotes headers and body, is chained only as a `RedactedCause` with the status and reason.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import logging
 import os
 import re
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,25 +29,15 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import portforward
 
-from .errors import MembershipError
-from .kube_exec import exit_code, run_exec
-from .kube_types import ExecResult, PodInfo, PvcInfo, pod_ordinal, pvc_ordinal
+from components.tdengine import kube_forward
+from components.tdengine.errors import KubeError, RedactedCause
+from components.tdengine.kube_exec import exit_code, run_exec
+from components.tdengine.kube_types import ExecResult, PodInfo, PvcInfo
+from components.tdengine.naming import pod_ordinal, pvc_ordinal
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 _HANDSHAKE_STATUS = re.compile(r"Handshake status (\d{3})")
 _STATUS_MESSAGE = re.compile(r'"message":\s*"((?:[^"\\]|\\.)*)"')
-
-
-class KubeError(MembershipError):
-    """The Kubernetes API refused or failed a call; `status` is the HTTP status (0: no HTTP answer)."""
-
-    def __init__(self, action: str, status: int, reason: str) -> None:
-        self.action = action
-        self.status = status
-        self.reason = reason
-        http = f"HTTP {status}: " if status else ""
-        super().__init__(f"Kubernetes API: {action} failed: {http}{reason}")
 
 
 class KubernetesApi:
@@ -186,64 +176,10 @@ class KubernetesApi:
                 )
 
         dial().close()  # fail here, not on the first request, if the pod is missing or port-forward forbidden
-        listener = socket.create_server(("127.0.0.1", 0))
-        listener.settimeout(0.05)  # how often the acceptor checks `stop`
-        stop = threading.Event()
-        open_socks: set[Any] = set()
-        socks_lock = threading.Lock()
-
-        def serve(conn: socket.socket) -> None:
-            try:
-                forward = dial()
-            except KubeError as e:
-                log.warning("%s", e)
-                conn.close()
-                return
-            remote = forward.socket(port)
-            with socks_lock:
-                open_socks.update((conn, remote))
-            closed = threading.Event()
-
-            def pipe(src: Any, dst: Any) -> None:
-                try:
-                    while data := src.recv(65536):
-                        dst.sendall(data)
-                except OSError:
-                    pass
-                if not closed.is_set():  # either side ending ends the connection (HTTP never half-closes)
-                    closed.set()
-                    with socks_lock:
-                        open_socks.difference_update((conn, remote))
-                    for s in (conn, remote):
-                        _close(s)
-                    if forward.error(port):
-                        log.warning("%s: %s", action, forward.error(port))
-
-            threading.Thread(target=pipe, args=(remote, conn), daemon=True).start()
-            pipe(conn, remote)
-
-        def accept_loop() -> None:
-            while not stop.is_set():
-                try:
-                    conn, _ = listener.accept()
-                except TimeoutError:
-                    continue
-                except OSError:
-                    return
-                conn.settimeout(None)
-                threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-        acceptor = threading.Thread(target=accept_loop, name=f"port-forward {namespace}/{pod}:{port}", daemon=True)
-        acceptor.start()
         try:
-            yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+            with kube_forward.serve(action, port, dial) as url:
+                yield url
         finally:
-            stop.set()
-            acceptor.join(timeout=1)
-            listener.close()
-            with socks_lock:
-                for s in open_socks:
-                    _close(s)
             api.api_client.close()
 
     def _api(self) -> client.CoreV1Api:
@@ -269,7 +205,7 @@ class KubernetesApi:
                 try:
                     config.load_incluster_config(client_configuration=configuration)
                 except config.ConfigException as e:
-                    raise config.ConfigException(f"no kubeconfig at {paths} and not running in a pod ({e})") from None
+                    raise config.ConfigException(f"no kubeconfig at {paths} and not running in a pod ({e})") from e
                 return client.ApiClient(configuration)
             source = paths
         return config.new_client_from_config(source, context=self._context, persist_config=False)
@@ -285,12 +221,12 @@ class KubernetesApi:
             cause = _api_exception(e)
             if cause is not None:
                 status, reason = _describe(cause)
-                raise KubeError(action, status, reason) from None
+                raise KubeError(action, status, reason) from RedactedCause(cause, f"HTTP {status}: {reason}")
             if isinstance(e, config.ConfigException):
                 # The loader's messages name files, contexts and missing keys, not secret values.
-                raise KubeError(action, 0, f"invalid configuration: {e}") from None
+                raise KubeError(action, 0, f"invalid configuration: {e}") from e
             if isinstance(e, OSError | ValueError | urllib3.exceptions.HTTPError):
-                raise KubeError(action, 0, f"{type(e).__name__}: {e}") from None
+                raise KubeError(action, 0, f"{type(e).__name__}: {e}") from e
             raise
 
 
@@ -320,11 +256,3 @@ def _describe(e: ApiException) -> tuple[int, str]:
         except (ValueError, AttributeError):
             message = None
     return status, f"{reason}: {message}" if message else reason
-
-
-def _close(sock: Any) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    sock.close()

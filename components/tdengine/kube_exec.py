@@ -40,7 +40,7 @@ def run_exec(
     except OSError:
         raise
     except Exception as e:  # websocket-client's own errors (a dropped stream) derive from Exception only
-        raise ConnectionError(f"the exec stream failed: {type(e).__name__}: {e}") from None
+        raise ConnectionError(f"the exec stream failed: {type(e).__name__}: {e}") from e
     finally:
         resp.close()
 
