@@ -21,7 +21,8 @@ from typing import Any, Protocol
 from pulumi import automation as auto
 
 from components import program
-from components.args import SECRET_SETTINGS, SETTINGS, ClusterArgs
+from components.args import ClusterArgs
+from components.settings import SECRET_SETTINGS, SETTINGS
 
 PROJECT_NAME = "tdengine"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

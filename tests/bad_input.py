@@ -14,7 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from components.args import SECRET_SETTINGS, SETTINGS, ClusterArgs, ConfigError
+from components.args import ClusterArgs, ConfigError
+from components.settings import SECRET_SETTINGS, SETTINGS
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from components.args import SECRET_SETTINGS, SETTINGS, ClusterArgs, ConfigError, is_strong_password, setting_fields
+from components.args import ClusterArgs, ConfigError, setting_fields
+from components.settings import SECRET_SETTINGS, SETTINGS
+from components.validators import is_strong_password
 from tests.harness import ROOT
 
 # Every setting's invalid values and their messages: tests/bad_input.py, tests/test_bad_input.py.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.args import SECRET_SETTINGS, SETTINGS
+from components.settings import SECRET_SETTINGS, SETTINGS
 from tests.bad_input import CASES, Case, problems, table
 from tests.harness import ROOT
 

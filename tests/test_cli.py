@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
-from components import cli
-from components.automation import PROJECT_ROOT
-from components.cli import DECLINED, FAILED, MISSING, OK, USAGE, Runtime, main
+from components.automation import PROJECT_ROOT, open_stack
+from components.cli import runtime
+from components.cli.app import main
+from components.cli.runtime import DECLINED, FAILED, MISSING, OK, USAGE, Runtime
 from tests.fake_pulumi import FakeFactory, FakeStack, Script, command_error, error_event
 from tests.sim import SimCluster
 from tests.test_verify_sim import PW as VERIFY_PW
@@ -98,7 +99,7 @@ def test_help_names_every_command_and_the_exit_codes(capsys):
     text = capsys.readouterr().out
     for name in COMMAND_NAMES:
         assert f"\n    {name} " in text
-    for code, meaning in cli.EXIT_CODES.items():
+    for code, meaning in runtime.EXIT_CODES.items():
         assert f"  {code}  {meaning}" in text
     assert "PULUMI_CONFIG_PASSPHRASE" in text
 
@@ -110,7 +111,7 @@ def _readme_section(heading: str) -> str:
 def test_the_readme_exit_codes_are_the_ones_help_prints():
     section = _readme_section("The operator command line")
     documented = [line for line in section.splitlines() if re.match(r"\| \d \|", line)]
-    assert documented == [f"| {code} | {meaning} |" for code, meaning in cli.EXIT_CODES.items()]
+    assert documented == [f"| {code} | {meaning} |" for code, meaning in runtime.EXIT_CODES.items()]
 
 
 def test_the_readme_command_table_names_every_command():
@@ -162,7 +163,7 @@ def test_invalid_stack_config_is_reported_before_anything_runs(tmp_path):
 # -- missing prerequisites --------------------------------------------------------------------------------------------
 def test_missing_pulumi_cli_exits_3_with_how_to_install(tmp_path):
     run = Run(tmp_path)
-    run.runtime.pulumi_cli = cli.pulumi_cli_problem  # the real check, pointed at a directory without bin/pulumi
+    run.runtime.pulumi_cli = runtime.pulumi_cli_problem  # the real check, pointed at a directory without bin/pulumi
     assert run("preview", "--stack", "dev", "--pulumi-root", str(tmp_path)) == MISSING
     assert f"the Pulumi CLI was not found ({tmp_path}/bin/pulumi)" in run.err
     assert "https://www.pulumi.com/docs/install/" in run.err and run.factory.opened == []
@@ -170,26 +171,30 @@ def test_missing_pulumi_cli_exits_3_with_how_to_install(tmp_path):
 
 def test_a_cli_that_vanishes_after_the_preflight_is_still_exit_3(tmp_path):
     run = Run(tmp_path)
-    run.runtime.factory = cli.open_stack  # the real factory, pointed at a directory without bin/pulumi
+    run.runtime.factory = open_stack  # the real factory, pointed at a directory without bin/pulumi
     assert run("preview", "--stack", "dev", "--pulumi-root", str(tmp_path)) == MISSING
     assert f"the Pulumi CLI was not found ({tmp_path}/bin/pulumi)" in run.err
 
 
 def test_the_cli_check_looks_where_the_automation_api_will(tmp_path):
-    assert cli.pulumi_cli_problem(None, {"PATH": str(tmp_path)}).startswith("the Pulumi CLI was not found (`pulumi`")
+    assert runtime.pulumi_cli_problem(None, {"PATH": str(tmp_path)}).startswith(
+        "the Pulumi CLI was not found (`pulumi`"
+    )
     (tmp_path / "bin").mkdir()
     pulumi = tmp_path / "bin" / "pulumi"
     pulumi.write_text("#!/bin/sh\n")
-    assert "not found" in cli.pulumi_cli_problem(tmp_path, {})  # not executable: the Automation API could not run it
+    assert "not found" in runtime.pulumi_cli_problem(
+        tmp_path, {}
+    )  # not executable: the Automation API could not run it
     pulumi.chmod(0o755)
-    assert cli.pulumi_cli_problem(tmp_path, {}) is None
-    assert cli.pulumi_cli_problem(None, {"PATH": f"/nonexistent:{tmp_path / 'bin'}"}) is None
+    assert runtime.pulumi_cli_problem(tmp_path, {}) is None
+    assert runtime.pulumi_cli_problem(None, {"PATH": f"/nonexistent:{tmp_path / 'bin'}"}) is None
 
 
 def test_every_missing_piece_is_reported_at_once(tmp_path):
     """No stack file, no Pulumi CLI, no kubeconfig: one run names all three fixes; the code is the first one's."""
     run = Run(tmp_path, KUBECONFIG=str(tmp_path / "nope.yaml"))
-    run.runtime.pulumi_cli = cli.pulumi_cli_problem
+    run.runtime.pulumi_cli = runtime.pulumi_cli_problem
     assert run("up", "--stack", "prod", "--pulumi-root", str(tmp_path)) == USAGE
     lines = run.err.splitlines()
     assert lines[0] == "error: 3 problems; nothing was run:"

@@ -16,7 +16,8 @@ import yaml
 from pulumi import automation as auto
 
 from components.automation import PROJECT_ROOT, StackTarget
-from components.cli import build_parser, stacks_to_preview
+from components.cli.parser import build_parser
+from components.cli.stacks import stacks_to_preview
 from tests.fake_pulumi import FakeFactory, FakeStack, Script
 
 EXAMPLES = PROJECT_ROOT / "examples"

@@ -155,8 +155,10 @@ def test_provider_blob_is_a_reference_and_captures_no_secret(provider_class):
 
 
 STORED_BLOBS = {
-    DnodeDecommissionProvider: "gASVQwAAAAAAAACMHmNvbXBvbmVudHMubWVtYmVyc2hpcC5wcm92aWRlcpSMGURub2RlRGVjb21taXNzaW9uUHJvdmlkZXKUk5QpgZQu",
-    ClusterMembershipProvider: "gASVQwAAAAAAAACMHmNvbXBvbmVudHMubWVtYmVyc2hpcC5wcm92aWRlcpSMGUNsdXN0ZXJNZW1iZXJzaGlwUHJvdmlkZXKUk5QpgZQu",
+    DnodeDecommissionProvider: "gASVQwAAAAAAAACMHmNvbXBvbmVudHMubWVtYmVyc2hpcC5wcm92aWRlcpSMGURub2RlRGVjb21taXNz"
+    "aW9uUHJvdmlkZXKUk5QpgZQu",
+    ClusterMembershipProvider: "gASVQwAAAAAAAACMHmNvbXBvbmVudHMubWVtYmVyc2hpcC5wcm92aWRlcpSMGUNsdXN0ZXJNZW1iZXJz"
+    "aGlwUHJvdmlkZXKUk5QpgZQu",
 }
 """`__provider` as stacks deployed before the cluster-access layer moved to `components/tdengine/` hold it in
 their state (serialized then, kept verbatim): `pulumi destroy` and `refresh` of those stacks unpickle it."""

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from components.args import SETTINGS, ClusterArgs
+from components.args import ClusterArgs
+from components.settings import SETTINGS
 from components.tdengine.redact import scrub
 from components.verify import command
 from components.verify.report import format_report, summary
