@@ -104,6 +104,11 @@ class ClusterArgs:
         return cls(**kwargs)
 
     @classmethod
+    def of(cls, values: ClusterArgs | Mapping[str, Any]) -> ClusterArgs:
+        """`values` as they are when already ClusterArgs, else parsed as camelCase keys (`from_mapping`)."""
+        return values if isinstance(values, ClusterArgs) else cls.from_mapping(values)
+
+    @classmethod
     def from_config(cls, get: Callable[[str], str | None]) -> ClusterArgs:
         """Build from a stack config getter such as `pulumi.Config().get` (values arrive as strings)."""
         return cls.from_mapping({s.key: v for s in SETTINGS + SECRET_SETTINGS if (v := get(s.key)) is not None})

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from components.args import ClusterArgs
+from components.tdengine.connection import Connection
 from components.tdengine.kube_types import PodOps
 from components.tdengine.rows import topology
-from components.tdengine.session import Connection, default_kube, read_state, session
+from components.tdengine.session import default_kube, read_state, session
 
 
 def connection(args: ClusterArgs, password: str, statement_timeout: float = 30.0) -> Connection:

@@ -22,11 +22,11 @@ from components.automation import (
     ClusterStack,
     PulumiCliMissing,
     StackTarget,
-    config_values,
     host_environment,
 )
 from components.membership.provider import DnodeDecommissionProvider
 from components.render import stack_values
+from components.stack_config import config_values
 from tests.fake_pulumi import (
     DECOMMISSION_URN,
     FakeFactory,

@@ -41,7 +41,7 @@ def pulumi_cli_problem(pulumi_root: Path | None, env: Mapping[str, str]) -> str 
 class Runtime:
     """Everything the commands touch outside themselves; tests replace any of it."""
 
-    factory: StackFactory = open_stack  # type: ignore[assignment]  # auto.Stack is a StackLike
+    factory: StackFactory = open_stack
     pulumi_cli: Callable[[Path | None, Mapping[str, str]], str | None] = pulumi_cli_problem
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     home: Path = field(default_factory=Path.home)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.membership.plan import DrainOptions
+from components.tdengine.connection import Connection
 from components.tdengine.naming import Naming
-from components.tdengine.session import Connection
 
 SECRET_INPUTS = ("rootPassword", "kubeconfig")
 """Secret inputs: listed in `additional_secret_outputs`, so the engine stores them encrypted if output."""

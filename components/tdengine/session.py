@@ -8,25 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 
 from components.tdengine import sql, wait
+from components.tdengine.connection import Connection
 from components.tdengine.errors import AdminUnreachable, ClusterError, TDengineError
 from components.tdengine.kube_types import KubeOps, PodOps
-from components.tdengine.naming import Naming
 from components.tdengine.rest import AdminClient
 from components.tdengine.rows import ClusterState, parse_state
-
-
-@dataclass(frozen=True)
-class Connection:
-    """How to reach one cluster: taosAdapter directly (admin_url) or through a port-forward."""
-
-    naming: Naming
-    rest_port: int
-    password: str = field(repr=False)
-    admin_url: str = ""
-    statement_timeout: float = 30.0
 
 
 class Session:

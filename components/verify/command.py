@@ -180,12 +180,13 @@ def _checks(
         report.state = state
         report.cluster_problems = checks.cluster_problems(state, naming)
         all_vgroups = parse_vgroups(s.admin.query(sql.VGROUPS))
-        target = None
+        target: checks.FailoverTarget | None = None
         if failover:
-            target = checks.plan_failover(state, naming, all_vgroups, opts.replica)
-            if isinstance(target, checks.Refusal):
-                report.refusal = str(target)
+            planned = checks.plan_failover(state, naming, all_vgroups, opts.replica)
+            if isinstance(planned, checks.Refusal):
+                report.refusal = str(planned)
                 raise _Stop(REFUSED)
+            target = planned
         usable = sum(d.is_ready for d in state.dnodes)
         if opts.replica > usable:
             report.refusal = (

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from components.tdengine import sql, wait
+from components.tdengine.connection import Connection
 from components.tdengine.errors import AdminTimeout, AdminUnreachable, TDengineError
 from components.tdengine.kube_types import PodInfo, PodOps
 from components.tdengine.rows import Vgroup, parse_state, parse_vgroups
-from components.tdengine.session import Connection, Session, session
+from components.tdengine.session import Session, session
 from components.tdengine.wait import Deadline, Pending, Progress
 from components.verify.bench import child_table, super_table
 from components.verify.checks import VERIFY_DB, FailoverTarget, spread_problems
