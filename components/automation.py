@@ -154,9 +154,9 @@ def open_stack(target: StackTarget, inline: Callable[[], None] | None, opts: aut
     """The real factory: find the CLI, then create or select the stack."""
     try:
         opts.pulumi_command = auto.PulumiCommand(root=str(target.pulumi_root) if target.pulumi_root else None)
-    except FileNotFoundError:
+    except FileNotFoundError as err:
         where = f"{target.pulumi_root}/bin/pulumi" if target.pulumi_root else "`pulumi` on PATH"
-        raise PulumiCliMissing("open", target.stack, f"the Pulumi CLI was not found ({where})", INSTALL_HINT) from None
+        raise PulumiCliMissing("open", target.stack, f"the Pulumi CLI was not found ({where})", INSTALL_HINT) from err
     if inline is not None:
         return auto.create_or_select_stack(target.stack, project_name=PROJECT_NAME, program=inline, opts=opts)
     return auto.create_or_select_stack(target.stack, work_dir=str(target.project_dir), opts=opts)

@@ -67,7 +67,7 @@ def notes(args: ClusterArgs, stack: str) -> list[str]:
     secret = manifests.secret_name(args)
     volumes = " and ".join(f"{v}-<pod>" for v in manifests.volume_templates(args))
     when = "after the Namespace, before the StatefulSet" if args.create_namespace else "before the StatefulSet"
-    mnodes = " and ".join(f"{args.cluster_name}-{i}" for i in range(1, min(3, args.replicas)))
+    mnodes = " and ".join(args.naming.pods(min(3, args.replicas))[1:])
     lines = [
         f"Stack {stack}: the Kubernetes objects `pulumi up` applies, rendered offline by",
         f"`python -m components render --stack {stack}` (nothing decrypted, no cluster contacted).",

@@ -140,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from err
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} dnodes: a cluster needs at least 1 (3 for high availability)")
     return value

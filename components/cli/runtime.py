@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from components import live
 from components.automation import INSTALL_HINT, StackFactory, open_stack
 from components.verify import command as verify_command
 
@@ -49,7 +50,7 @@ class Runtime:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     heartbeat_seconds: float = 30.0
-    verify_kube: verify_command.KubeFactory = verify_command.default_kube
+    verify_kube: verify_command.KubeFactory = live.kube_for
 
 
 class Stop(Exception):

@@ -43,11 +43,6 @@ KubeFactory = Callable[[ClusterArgs, "str | None"], PodOps]
 Progress = Callable[[str], None]
 
 
-def default_kube(args: ClusterArgs, kubeconfig: str | None) -> PodOps:
-    """`live.kube_for`: the stack's Kubernetes access (the operator's `status` uses the same)."""
-    return live.kube_for(args, kubeconfig)
-
-
 @dataclass(frozen=True)
 class VerifyOptions:
     tables: int = 10
@@ -111,7 +106,7 @@ def run(
     out: TextIO = sys.stdout,
     kubeconfig: str | None = None,
     options: VerifyOptions | None = None,
-    kube_factory: KubeFactory = default_kube,
+    kube_factory: KubeFactory = live.kube_for,
     progress: Progress = stderr_progress,
 ) -> int:
     """Run the checks and print the report to `out`; returns the exit code (see the module docstring)."""
@@ -135,7 +130,7 @@ def verify(
     failover: bool = False,
     kubeconfig: str | None = None,
     options: VerifyOptions | None = None,
-    kube_factory: KubeFactory = default_kube,
+    kube_factory: KubeFactory = live.kube_for,
     progress: Progress = stderr_progress,
 ) -> tuple[int, Report]:
     """The checks; returns (exit code, report) without printing the report."""
@@ -275,7 +270,7 @@ def drop(
     password: str,
     *,
     kubeconfig: str | None = None,
-    kube_factory: KubeFactory = default_kube,
+    kube_factory: KubeFactory = live.kube_for,
     progress: Progress = stderr_progress,
 ) -> int:
     """Drop the test database (the `pulumi destroy` side of the step). Best effort: a cluster that cannot be

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from components import live
 from components.args import ClusterArgs
 from components.settings import SETTINGS
 from components.tdengine.redact import scrub
@@ -43,7 +44,7 @@ def main(
     env: Mapping[str, str] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
-    kube_factory: command.KubeFactory = command.default_kube,
+    kube_factory: command.KubeFactory = live.kube_for,
 ) -> int:
     argv = sys.argv[1:] if argv is None else argv
     env = os.environ if env is None else env

@@ -1,11 +1,11 @@
 """Every setting with invalid values, and the "Bad input" table of docs/testing.md generated from what they produce.
 
-`CASES` is the one list: `tests/test_bad_input.py` runs each case through `ClusterArgs.from_mapping`
+`CASES` is the one list: `tests/program/test_bad_input.py` runs each case through `ClusterArgs.from_mapping`
 (as stack config gives values) and checks the message, requires a case for every setting, and compares
 docs/testing.md's table with `table()`, which is built from the messages the cases actually produce.
 Regenerate it after changing a message or adding a setting:
 
-    venv/bin/python -m tests.bad_input
+    venv/bin/python -m tests.program.bad_input
 """
 
 from __future__ import annotations

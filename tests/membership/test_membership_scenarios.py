@@ -210,7 +210,9 @@ def test_stall_detection_names_what_it_observed(sim):
 
 def test_wrong_password_is_a_clear_error_without_the_password(sim):
     sim.bootstrap(3)
-    sim.set_root_password("Other-Passw0rd")  # not the default, which would be replaced (tests/test_secrets.py)
+    sim.set_root_password(
+        "Other-Passw0rd"
+    )  # not the default, which would be replaced (tests/membership/test_secrets.py)
     engine = Engine(sim)
     with pytest.raises(TDengineError) as err:
         engine.up(3, rootPassword="Wrong-Passw0rd")
@@ -318,7 +320,7 @@ def test_root_password_never_appears_in_outputs_logs_or_errors(capfd):
     dumped = repr(public) + "".join(errors) + out.out + out.err
     assert "tdengine-3: dnode gone" in out.err  # the progress lines were captured
     assert secret not in dumped
-    assert [o["rootPassword"] for o in outs] == [secret, secret]  # kept for rotation (tests/test_secrets.py)
+    assert [o["rootPassword"] for o in outs] == [secret, secret]  # kept for rotation (tests/membership/test_secrets.py)
 
 
 def test_without_admin_url_the_provider_port_forwards_to_a_remaining_member(sim):

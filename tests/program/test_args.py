@@ -10,7 +10,7 @@ from components.settings import SECRET_SETTINGS, SETTINGS
 from components.validators import is_strong_password
 from tests.harness import ROOT
 
-# Every setting's invalid values and their messages: tests/bad_input.py, tests/test_bad_input.py.
+# Every setting's invalid values and their messages: tests/program/bad_input.py, tests/program/test_bad_input.py.
 
 
 def test_all_problems_are_reported_together():

@@ -5,7 +5,7 @@ Update keeps the old outputs) against the simulator, injects one fault, and chec
 user sees (the error's type and the excerpts the table quotes, or the progress lines), that nothing was
 lost (no data-safety violation, every vgroup with its replicas and tables on dnodes of the cluster, no PVC
 of a member deleted, the StatefulSet untouched when the decommission failed), and that the next `up`
-converges once the fault is gone. `python -m tests.test_fault_matrix` prints the table.
+converges once the fault is gone. `python -m tests.membership.test_fault_matrix` prints the table.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.engine import Engine, props
 from tests.sim import SimCluster
 from tests.sim import ops as sim_ops
 
-TESTING = Path(__file__).resolve().parents[1] / "docs" / "testing.md"
+TESTING = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def documented_table() -> str:
 
 
 def test_documented_table_is_generated_from_the_rows():
-    assert documented_table() == table(), "regenerate it: venv/bin/python -m tests.test_fault_matrix"
+    assert documented_table() == table(), "regenerate it: venv/bin/python -m tests.membership.test_fault_matrix"
 
 
 def test_every_row_has_one_test():

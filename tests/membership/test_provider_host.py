@@ -122,7 +122,7 @@ def outputs(response: pb.CreateResponse | pb.UpdateResponse) -> dict[str, Any]:
 
 def assert_no_secrets(response: pb.CreateResponse | pb.UpdateResponse, host: ProviderHost) -> None:
     """No kubeconfig in the outputs; the password only under `rootPassword`, the key the engine stores
-    encrypted (the same-named input is secret: tests/test_secrets.py); neither on the host's stderr."""
+    encrypted (the same-named input is secret: tests/membership/test_secrets.py); neither on the host's stderr."""
     outs = outputs(response)
     assert "kubeconfig" not in outs and outs["rootPassword"] == PASSWORD, sorted(outs)
     text = struct_json(to_struct({k: v for k, v in outs.items() if k != "rootPassword"}))

@@ -1,6 +1,6 @@
 """Bad input: every setting has invalid values, each gets one clear error, and docs/testing.md shows them all.
 
-The cases and the table generator live in `tests/bad_input.py`; the table in docs/testing.md is its output, and
+The cases and the table generator live in `tests/program/bad_input.py`; the table in docs/testing.md is its output, and
 the README's configuration section links to it.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from components.settings import SECRET_SETTINGS, SETTINGS
-from tests.bad_input import CASES, Case, problems, table
 from tests.harness import ROOT
+from tests.program.bad_input import CASES, Case, problems, table
 
-REGENERATE = "venv/bin/python -m tests.bad_input"
+REGENERATE = "venv/bin/python -m tests.program.bad_input"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -28,9 +28,11 @@ def test_each_bad_value_gets_one_error_naming_the_key_and_what_is_allowed(case: 
 
 
 def test_every_setting_has_an_invalid_value_case():
-    """A new setting needs a case in tests/bad_input.py CASES (and the docs/testing.md table regenerated)."""
+    """A new setting needs a case in tests/program/bad_input.py CASES (and the docs/testing.md table regenerated)."""
     missing = [s.key for s in SETTINGS + SECRET_SETTINGS if s.key not in {c.key for c in CASES}]
-    assert missing == [], f"no invalid-value case for {missing}: add one to tests/bad_input.py, then run {REGENERATE}"
+    assert missing == [], (
+        f"no invalid-value case for {missing}: add one to tests/program/bad_input.py, then run {REGENERATE}"
+    )
 
 
 def test_the_documented_bad_input_table_is_the_generated_one():

@@ -21,8 +21,8 @@ from components.cli.app import main
 from components.cli.runtime import DECLINED, FAILED, MISSING, OK, USAGE, Runtime
 from tests.fake_pulumi import FakeFactory, FakeStack, Script, command_error, error_event
 from tests.sim import SimCluster
-from tests.test_verify_sim import PW as VERIFY_PW
-from tests.test_verify_sim import healthy
+from tests.verify.test_verify_sim import PW as VERIFY_PW
+from tests.verify.test_verify_sim import healthy
 
 PASSWORD = "Cl1-R00t.pw-9e2d"
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
