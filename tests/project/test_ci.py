@@ -12,26 +12,46 @@ from tests.harness import ROOT
 SETUP = "scripts/dev-setup"
 TEST = "venv/bin/python -m pytest"
 INSTALL = "venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt"
+CHECKS = ["venv/bin/ruff check .", "venv/bin/ruff format --check .", "venv/bin/lint-imports", "venv/bin/mypy"]
+"""Lint, format, the import-linter layers and mypy: what CI runs between the set-up and the tests."""
 
 
-def _readme_tests_commands() -> list[str]:
+def _fast_tier_blocks() -> list[list[str]]:
+    """The commands of each bash block of the README's "Tests" section, before the e2e tier's part."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Tests\n", 1)[1].split("\n## ", 1)[0]
-    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
-    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+    section = readme.split("\n## Tests\n", 1)[1].split("\n## ", 1)[0].split("<!-- tests-e2e -->", 1)[0]
+    blocks = [part.split("```", 1)[0] for part in section.split("```bash\n")[1:]]
+    return [[line.split("#", 1)[0].strip() for line in b.splitlines() if line.strip()] for b in blocks]
+
+
+def _ci_commands() -> list[str]:
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    return [line for line in lines if line and not line.startswith(("#", "set ", "cd "))]
 
 
 def test_the_readme_tests_section_is_one_set_up_command_then_the_test_command():
-    assert _readme_tests_commands() == [SETUP, TEST]
+    assert _fast_tier_blocks()[0] == [SETUP, TEST]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Tests\n", 1)[1].split("\n## ", 1)[0]
     assert "<!-- tests-fast -->" in section and "<!-- tests-e2e -->" in section  # markers the e2e tier fills in
 
 
-def test_ci_sets_up_and_tests_as_the_readme_says():
-    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert ci[-1] == TEST
-    assert SETUP in ci and INSTALL not in ci  # the one set-up command, not a copy of what it does
+def test_the_readme_documents_the_checks_ci_runs():
+    assert _fast_tier_blocks()[1:] == [CHECKS]
+
+
+def test_ci_sets_up_checks_and_tests_as_the_readme_says():
+    ci = _ci_commands()
+    assert ci == [SETUP, *CHECKS, TEST]  # set up, every documented check, then the test command last
+    assert INSTALL not in ci  # the one set-up command, not a copy of what it does
+
+
+def test_the_checks_are_configured_and_their_tools_pinned():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert "[tool.mypy]" in pyproject and "strict = true" in pyproject
+    assert "[tool.importlinter]" in pyproject and 'type = "layers"' in pyproject and 'type = "forbidden"' in pyproject
+    dev = (ROOT / "requirements-dev.txt").read_text()
+    assert all(f"{tool}==" in dev for tool in ("ruff", "mypy", "import-linter"))
 
 
 def test_the_set_up_script_builds_the_venv_from_the_dev_requirements():
@@ -69,7 +89,7 @@ def _anchor(heading: str) -> str:
 
 def test_the_links_between_the_readme_and_docs_resolve():
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    assert [p.name for p in pages[1:]] == ["benchmarks.md", "internals.md", "testing.md"]
+    assert [p.name for p in pages[1:]] == ["architecture.md", "benchmarks.md", "internals.md", "testing.md"]
     for page in pages:
         text = page.read_text(encoding="utf-8")
         for target in re.findall(r"\]\(([^)\s]+)\)", text):
