@@ -1,9 +1,9 @@
 """Run the TDengine program through the Pulumi Automation API, for embedders and for `python -m components`.
 
-Everything that needs the Pulumi CLI sits behind one seam, `StackFactory`, so tests inject a fake stack.
-Inline programs break when the dynamic-provider host, which the CLI starts with a temporary working
-directory, cannot import `components.membership.provider` (pulumi#7960). `host_environment` fixes that by
-putting this project on PYTHONPATH and pointing the host at this interpreter.
+Everything that needs the Pulumi CLI sits behind one seam, `StackFactory`, so tests inject a fake stack. Inline
+programs break when the provider host, which the CLI starts in a temporary directory, cannot import
+`components.membership.provider` (pulumi#7960): `host_environment` puts this project on PYTHONPATH and points
+the host at this interpreter. The engine's events: `events.py`; settings as stack config: `stack_config.py`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from pulumi import automation as auto
 from components import program
 from components.args import ClusterArgs
 from components.events import Progress, command_cause, heartbeat
-from components.settings import SECRET_SETTINGS, SETTINGS
-from components.stack_config import config_values
+from components.stack_config import config_values, stale_keys
 
 PROJECT_NAME = "tdengine"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -93,9 +92,6 @@ Events = Callable[[auto.EngineEvent], Any] | None
 
 class StackLike(Protocol):
     """The part of `pulumi.automation.Stack` we use; a fake implements it in tests."""
-
-    @property
-    def name(self) -> str: ...
 
     def preview(self, *, on_output: Output = ..., on_event: Events = ..., color: str | None = ...) -> Any: ...
     def up(self, *, on_output: Output = ..., on_event: Events = ..., color: str | None = ...) -> Any: ...
@@ -210,12 +206,9 @@ class ClusterStack:
     def set_config(self, args: ClusterArgs) -> None:
         """Make the stack config say exactly `args`: stale project keys removed, then non-defaults set."""
         desired = config_values(args)
-        managed = {s.key for s in SETTINGS + SECRET_SETTINGS}
-        array_keys = {s.key for s in SETTINGS if s.type == "array"}
         prefix = f"{PROJECT_NAME}:"
         current = [k[len(prefix) :] for k in self._call("config", self.stack.get_all_config) if k.startswith(prefix)]
-        wanted = {k.split("[", 1)[0] for k in desired}
-        stale = sorted(k for k in current if k in managed and (k not in wanted or k in array_keys))
+        stale = stale_keys(current, desired)
         if stale:
             self._call("config", lambda: self.stack.remove_all_config(stale))
         self._call("config", lambda: self.stack.set_all_config(desired, path=True))

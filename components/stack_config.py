@@ -1,4 +1,5 @@
-"""Settings as a stack's config: what `ClusterStack.set_config` writes (path syntax, secrets marked secret)."""
+"""Settings as a stack's config: what `ClusterStack.set_config` writes (path syntax, secrets marked secret) and
+removes. Pure but for the Automation API's value type."""
 
 from __future__ import annotations
 
@@ -24,3 +25,12 @@ def config_values(args: ClusterArgs) -> dict[str, auto.ConfigValue]:
         if value:
             values[setting.key] = auto.ConfigValue(value, secret=True)
     return values
+
+
+def stale_keys(current: list[str], desired: dict[str, auto.ConfigValue]) -> list[str]:
+    """The project keys to remove before writing `desired`: settings no longer set, and every array (rewritten
+    whole, so no old element survives); keys this program does not know are left alone."""
+    managed = {s.key for s in SETTINGS + SECRET_SETTINGS}
+    array_keys = {s.key for s in SETTINGS if s.type == "array"}
+    wanted = {k.split("[", 1)[0] for k in desired}
+    return sorted(k for k in current if k in managed and (k not in wanted or k in array_keys))

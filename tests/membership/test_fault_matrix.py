@@ -6,6 +6,8 @@ user sees (the error's type and the excerpts the table quotes, or the progress l
 lost (no data-safety violation, every vgroup with its replicas and tables on dnodes of the cluster, no PVC
 of a member deleted, the StatefulSet untouched when the decommission failed), and that the next `up`
 converges once the fault is gone. `python -m tests.membership.test_fault_matrix` prints the table.
+
+Over 300 lines: the rows and their tests together, so the documented table cannot drift from them.
 """
 
 from __future__ import annotations

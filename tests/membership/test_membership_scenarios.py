@@ -2,6 +2,8 @@
 
 Each scenario checks the exact statements sent (mutations), the final topology, and that the simulator
 recorded no data-safety violation.
+
+Over 300 lines: the runbook's scenarios side by side, sharing one engine and one set of checks.
 """
 
 from __future__ import annotations

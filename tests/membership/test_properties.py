@@ -18,7 +18,7 @@ After every step:
   one (fewer than 3 dnodes without the acknowledgement, a database replica above the target, too little
   vnode room, the mnode leader on a departing pod), and otherwise convergence: n ready dnodes on pods
   0..n-1, min(3, n) mnodes on the lowest ordinals with one leader, only those pods' PVCs left;
-- with a fault, a crashed pod or an interruption the run may also fail (with a MembershipError or the
+- with a fault, a crashed pod or an interruption the run may also fail (with a ClusterError or the
   StatefulSet's await), and the next fault-free run converges or refuses as above;
 - at the end of a sequence, with every fault gone and every pod restarted, re-running the last `up` that
   got past its preflight converges (or is refused as predicted, and then `up` at the size still in the
@@ -29,6 +29,8 @@ fit in total but not per vgroup is stopped by TDengine ('Out of dnodes') instead
 
 `TDENGINE_PROPERTY_EXAMPLES` (default 15) and `TDENGINE_PROPERTY_STEPS` (default 8) set the budget; the
 counts tried are printed in pytest's terminal summary.
+
+Over 300 lines: one state machine and its model; its source seeds `derandomize`, so it stays whole.
 """
 
 from __future__ import annotations

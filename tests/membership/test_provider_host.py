@@ -5,6 +5,8 @@ loads the providers from `__provider` exactly as `dynamic.Resource` serializes t
 TDengine (`SimCluster`, REST) and to a fake Kubernetes API server (`FakeKubeApi`, HTTP) through the
 production `AdminClient` and `KubernetesApi`. Requests follow the engine's rules: plain values (secrets
 stripped), unknowns only in Check/Diff, old OUTPUTS (with `__provider`) as `olds`, numbers as floats.
+
+Over 300 lines: the engine's whole conversation with one real host process (module-scoped).
 """
 
 from __future__ import annotations

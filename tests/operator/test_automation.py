@@ -1,6 +1,9 @@
 """The Automation API layer with the Pulumi CLI replaced at its seam (a fake stack), plus the two things a
 fake cannot show: the inline program under mocks, and the real provider host importing our providers
-from a foreign working directory with the environment we hand the CLI (pulumi#7960)."""
+from a foreign working directory with the environment we hand the CLI (pulumi#7960).
+
+Over 300 lines: one seam (the fake stack) and its every operation, kept with the two real-host checks.
+"""
 
 from __future__ import annotations
 

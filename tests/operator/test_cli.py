@@ -1,6 +1,9 @@
 """`python -m components`: arguments, --help (and the README's tables of commands and exit codes), missing
 prerequisites (all reported at once), confirmations and exit codes, with the Pulumi CLI replaced at the
-Automation API seam; `status` reads live topology from the simulator."""
+Automation API seam; `status` reads live topology from the simulator.
+
+Over 300 lines: every command and exit code of the CLI, with the one fake runtime they share.
+"""
 
 from __future__ import annotations
 

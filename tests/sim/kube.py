@@ -6,6 +6,8 @@ Implements `components.tdengine.kube_types.KubeOps` in memory and adds the contr
 on its PVC after `terminate_seconds`). It also records the data-safety
 violations only Kubernetes can commit: removing a pod whose dnode still holds vnodes (the seed's "common
 error 1") and deleting the PVC of a dnode that is still in the cluster.
+
+Over 300 lines: one fake Kubernetes, with the test controls and the violations it alone can see.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Simulator semantics beyond the transcript: ids, blocking drops, refusals, faults, violations."""
+"""Simulator semantics beyond the transcript: ids, blocking drops, refusals, faults, violations.
+
+Over 300 lines: the simulator's semantics in one place, the contract the provider tests rely on.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`KubernetesApi` against the fake API server in `tests/sim/kube_api.py`, over real HTTP and WebSocket."""
+"""`KubernetesApi` against the fake API server in `tests/sim/kube_api.py`, over real HTTP and WebSocket.
+
+Over 300 lines: every KubeOps call over real HTTP/WebSocket, with the failure each must name.
+"""
 
 from __future__ import annotations
 
