@@ -1,8 +1,8 @@
-"""`python -m components --help`: the operator's command line (see components/cli.py)."""
+"""`python -m components --help`: the operator's command line (see components/cli/)."""
 
 import sys
 
-from components.cli import main
+from components.cli.app import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,19 +1,16 @@
 """Run the TDengine program through the Pulumi Automation API, for embedders and for `python -m components`.
 
-Everything that needs the Pulumi CLI sits behind one seam, `StackFactory`, so tests inject a fake stack.
-Inline programs break when the dynamic-provider host, which the CLI starts with a temporary working
-directory, cannot import `components.membership.provider` (pulumi#7960). `host_environment` fixes that by
-putting this project on PYTHONPATH and pointing the host at this interpreter.
+Everything that needs the Pulumi CLI sits behind one seam, `StackFactory`, so tests inject a fake stack. Inline
+programs break when the provider host, which the CLI starts in a temporary directory, cannot import
+`components.membership.provider` (pulumi#7960): `host_environment` puts this project on PYTHONPATH and points
+the host at this interpreter. The engine's events: `events.py`; settings as stack config: `stack_config.py`.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +18,9 @@ from typing import Any, Protocol
 from pulumi import automation as auto
 
 from components import program
-from components.args import SECRET_SETTINGS, SETTINGS, ClusterArgs
+from components.args import ClusterArgs
+from components.events import Progress, command_cause, heartbeat
+from components.stack_config import config_values, stale_keys
 
 PROJECT_NAME = "tdengine"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -87,18 +86,20 @@ class OperationResult:
         return f"{self.operation} {self.stack}: {counts}"
 
 
+Output = Callable[[str], Any] | None
+Events = Callable[[auto.EngineEvent], Any] | None
+
+
 class StackLike(Protocol):
     """The part of `pulumi.automation.Stack` we use; a fake implements it in tests."""
 
-    name: str
-
-    def preview(self, **kwargs: Any) -> Any: ...
-    def up(self, **kwargs: Any) -> Any: ...
-    def refresh(self, **kwargs: Any) -> Any: ...
-    def destroy(self, **kwargs: Any) -> Any: ...
+    def preview(self, *, on_output: Output = ..., on_event: Events = ..., color: str | None = ...) -> Any: ...
+    def up(self, *, on_output: Output = ..., on_event: Events = ..., color: str | None = ...) -> Any: ...
+    def refresh(self, *, on_output: Output = ..., on_event: Events = ..., color: str | None = ...) -> Any: ...
+    def destroy(self, *, on_output: Output = ..., on_event: Events = ..., color: str | None = ...) -> Any: ...
     def outputs(self) -> Mapping[str, auto.OutputValue]: ...
     def get_all_config(self) -> Mapping[str, auto.ConfigValue]: ...
-    def set_all_config(self, config: Mapping[str, auto.ConfigValue], *, path: bool = False) -> None: ...
+    def set_all_config(self, config: dict[str, auto.ConfigValue], *, path: bool = False) -> None: ...
     def remove_all_config(self, keys: list[str], *, path: bool = False) -> None: ...
 
 
@@ -149,9 +150,9 @@ def open_stack(target: StackTarget, inline: Callable[[], None] | None, opts: aut
     """The real factory: find the CLI, then create or select the stack."""
     try:
         opts.pulumi_command = auto.PulumiCommand(root=str(target.pulumi_root) if target.pulumi_root else None)
-    except FileNotFoundError:
+    except FileNotFoundError as err:
         where = f"{target.pulumi_root}/bin/pulumi" if target.pulumi_root else "`pulumi` on PATH"
-        raise PulumiCliMissing("open", target.stack, f"the Pulumi CLI was not found ({where})", INSTALL_HINT) from None
+        raise PulumiCliMissing("open", target.stack, f"the Pulumi CLI was not found ({where})", INSTALL_HINT) from err
     if inline is not None:
         return auto.create_or_select_stack(target.stack, project_name=PROJECT_NAME, program=inline, opts=opts)
     return auto.create_or_select_stack(target.stack, work_dir=str(target.project_dir), opts=opts)
@@ -160,67 +161,6 @@ def open_stack(target: StackTarget, inline: Callable[[], None] | None, opts: aut
 def inline_program() -> None:
     """The inline program: exactly what `__main__.py` runs, reading the stack config we set."""
     program.main()
-
-
-def config_values(args: ClusterArgs) -> dict[str, auto.ConfigValue]:
-    """Stack config (path syntax) for every setting that differs from its default; secrets marked secret."""
-    values: dict[str, auto.ConfigValue] = {}
-    for setting in SETTINGS:
-        value = getattr(args, setting.field)
-        if setting.type == "array":
-            for i, (k, v) in enumerate(dict(value).items()):
-                values[f"{setting.key}[{i}]"] = auto.ConfigValue(f"{k}={v}")
-        elif value != setting.default:
-            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            values[setting.key] = auto.ConfigValue(text)
-    for setting in SECRET_SETTINGS:
-        value = getattr(args, setting.field)
-        if value:
-            values[setting.key] = auto.ConfigValue(value, secret=True)
-    return values
-
-
-def to_args(values: ClusterArgs | Mapping[str, Any]) -> ClusterArgs:
-    return values if isinstance(values, ClusterArgs) else ClusterArgs.from_mapping(values)
-
-
-class Progress:
-    """Collects engine events: error diagnostics for failures, and the steps still running for heartbeats."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._running: dict[str, tuple[str, float]] = {}
-        self._lock = threading.Lock()
-        self.errors: list[str] = []
-        self.changes: dict[str, int] = {}
-
-    def on_event(self, event: auto.EngineEvent) -> None:
-        with self._lock:
-            if event.resource_pre_event and not event.resource_pre_event.planning:
-                meta = event.resource_pre_event.metadata
-                if meta.op.value not in ("same", "read"):
-                    self._running[meta.urn] = (meta.op.value, self._clock())
-            elif event.res_outputs_event:
-                self._running.pop(event.res_outputs_event.metadata.urn, None)
-            elif event.res_op_failed_event:
-                self._running.pop(event.res_op_failed_event.metadata.urn, None)
-            elif event.diagnostic_event and event.diagnostic_event.severity == "error":
-                diag = event.diagnostic_event
-                where = f"{_resource_name(diag.urn)}: " if diag.urn else ""
-                self.errors.append(where + diag.message.strip())
-            elif event.summary_event:
-                self.changes = {str(k): int(v) for k, v in event.summary_event.resource_changes.items()}
-
-    def waiting(self, min_seconds: float) -> list[str]:
-        """One line per step running for at least `min_seconds`, e.g. `update DnodeDecommission tdengine (2m05s)`."""
-        now = self._clock()
-        with self._lock:
-            running = sorted(self._running.items(), key=lambda item: item[1][1])
-        return [
-            f"{op} {_resource_name(urn)} ({_duration(now - started)})"
-            for urn, (op, started) in running
-            if now - started >= min_seconds
-        ]
 
 
 class ClusterStack:
@@ -250,13 +190,13 @@ class ClusterStack:
         inline = inline_program if target.project_dir is None else None
         if inline is not None and args is None:
             raise ValueError("an inline stack needs its settings: pass args (a ClusterArgs or a dict of config keys)")
-        parsed = to_args(args) if args is not None else None  # bad input fails here, before any CLI call
+        parsed = ClusterArgs.of(args) if args is not None else None  # bad input fails here, before any CLI call
         try:
             stack = factory(target, inline, workspace_options(target, inline is not None))
         except FileNotFoundError as err:  # a factory that did not check for the CLI itself
             raise PulumiCliMissing("open", target.stack, f"the Pulumi CLI was not found ({err})", INSTALL_HINT) from err
         except auto.CommandError as err:
-            raise AutomationError("open", target.stack, _command_cause(err, [])) from err
+            raise AutomationError("open", target.stack, command_cause(err, [])) from err
         opened = cls(target, stack, on_output)
         if parsed is not None:
             opened.set_config(parsed)
@@ -266,12 +206,9 @@ class ClusterStack:
     def set_config(self, args: ClusterArgs) -> None:
         """Make the stack config say exactly `args`: stale project keys removed, then non-defaults set."""
         desired = config_values(args)
-        managed = {s.key for s in SETTINGS + SECRET_SETTINGS}
-        array_keys = {s.key for s in SETTINGS if s.type == "array"}
         prefix = f"{PROJECT_NAME}:"
         current = [k[len(prefix) :] for k in self._call("config", self.stack.get_all_config) if k.startswith(prefix)]
-        wanted = {k.split("[", 1)[0] for k in desired}
-        stale = sorted(k for k in current if k in managed and (k not in wanted or k in array_keys))
+        stale = stale_keys(current, desired)
         if stale:
             self._call("config", lambda: self.stack.remove_all_config(stale))
         self._call("config", lambda: self.stack.set_all_config(desired, path=True))
@@ -313,7 +250,7 @@ class ClusterStack:
     def _operate(self, operation: str) -> OperationResult:
         progress = Progress()
         method = getattr(self.stack, operation)
-        with self._heartbeat(progress):
+        with heartbeat(progress, self.heartbeat_seconds if self.on_output else 0, self._output):
             result = self._call(
                 operation, lambda: method(on_output=self._output, on_event=progress.on_event, color="never"), progress
             )
@@ -347,27 +284,6 @@ class ClusterStack:
         if self.on_output is not None:
             self.on_output(line)
 
-    @contextmanager
-    def _heartbeat(self, progress: Progress) -> Iterator[None]:
-        """Every `heartbeat_seconds`, name the steps still running, so a long drain never looks hung."""
-        if self.on_output is None or self.heartbeat_seconds <= 0:
-            yield
-            return
-        stop = threading.Event()
-
-        def beat() -> None:
-            while not stop.wait(self.heartbeat_seconds):
-                for line in progress.waiting(self.heartbeat_seconds):
-                    self._output(f"[tdengine] still running: {line}")
-
-        thread = threading.Thread(target=beat, name="tdengine-heartbeat", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join(timeout=1)
-
     def _call(self, operation: str, fn: Callable[[], Any], progress: Progress | None = None) -> Any:
         """Run one CLI-backed call, turning its failures into an AutomationError that names the cause."""
         stack = self.target.stack
@@ -377,29 +293,6 @@ class ClusterStack:
             raise PulumiCliMissing(operation, stack, f"the Pulumi CLI was not found ({err})", INSTALL_HINT) from err
         except auto.ConcurrentUpdateError as err:
             hint = "another update of this stack is running: wait for it, or `pulumi cancel` if it died"
-            raise AutomationError(operation, stack, _command_cause(err, []), hint) from err
+            raise AutomationError(operation, stack, command_cause(err, []), hint) from err
         except auto.CommandError as err:
-            raise AutomationError(operation, stack, _command_cause(err, progress.errors if progress else [])) from err
-
-
-def _command_cause(err: Exception, diagnostics: list[str]) -> str:
-    """The engine's error diagnostics when there are any, else the last meaningful lines of the CLI's output."""
-    if diagnostics:
-        return "\n".join(diagnostics)
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    errors = [line for line in lines if line.lower().startswith("error")]
-    return "\n".join(errors[-3:] or lines[-3:]) or type(err).__name__
-
-
-def _resource_name(urn: str) -> str:
-    """`urn:pulumi:dev::tdengine::a$pulumi-python:dynamic:Resource::tdengine-decommission` -> its name and type."""
-    parts = urn.split("::")
-    if len(parts) < 4:
-        return urn
-    kind = parts[2].rsplit("$", 1)[-1]
-    return f"{kind.rsplit(':', 1)[-1]} {parts[3]}"
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+            raise AutomationError(operation, stack, command_cause(err, progress.errors if progress else [])) from err

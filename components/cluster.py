@@ -15,6 +15,7 @@ import pulumi_random as random
 
 from components import manifests
 from components.args import ClusterArgs
+from components.membership.props import MembershipProps
 from components.membership.provider import ClusterMembership, DnodeDecommission
 
 TYPE_TOKEN = "tdengine:index:Cluster"
@@ -77,7 +78,7 @@ class TDengineCluster(pulumi.ComponentResource):
         self.rest_url = pulumi.Output.from_input(
             f"http://{host}.{args.namespace}.svc.{args.cluster_domain}:{args.rest_port}"
         )
-        self.pod_fqdns = pulumi.Output.from_input([manifests.pod_fqdn(args, i) for i in range(args.replicas)])
+        self.pod_fqdns = pulumi.Output.from_input([args.naming.fqdn(pod) for pod in args.members])
         self.root_password = pulumi.Output.secret(password)
         self.topology = self.membership.topology
         # Recorded last: marks the component complete and stores its outputs in the state.
@@ -125,31 +126,26 @@ class TDengineCluster(pulumi.ComponentResource):
         return pulumi.Output.secret(generated.result)
 
     def _membership_props(self, password: pulumi.Output[str]) -> dict[str, Any]:
-        """Inputs of both membership resources: the desired member pods, names, connection and safety
-        settings (unset ones left out, as the dynamic host would drop them anyway)."""
+        """Inputs of both membership resources (`props.MembershipProps`, the one contract): the desired member
+        pods, names, connection and safety settings; the two secrets as secret Outputs."""
         a = self.args
-        props = {
-            "members": [f"{a.cluster_name}-{i}" for i in range(a.replicas)],
-            "namespace": a.namespace,
-            "statefulset": a.cluster_name,
-            "service": a.service_name,
-            "clusterDomain": a.cluster_domain,
-            "serverPort": a.server_port,
-            "restPort": a.rest_port,
-            "templates": manifests.volume_templates(a),
-            "adminUrl": a.admin_url,
-            "kubeContext": a.kube_context,
-            "kubeconfig": pulumi.Output.secret(a.kubeconfig) if a.kubeconfig else None,
-            "rootPassword": password,
-            "forceDropOffline": a.force_drop_offline,
-            "allowFewerThanThreeDnodes": a.allow_fewer_than_three,
-            "drainTimeoutSeconds": a.drain_timeout,
-            "stallTimeoutSeconds": a.stall_timeout,
-            "readyTimeoutSeconds": a.ready_timeout,
-            "deleteDataOnDestroy": a.delete_data_on_destroy,
-            "createNamespace": a.create_namespace,
-        }
-        return {k: v for k, v in props.items() if v is not None}
+        props = MembershipProps(
+            members=tuple(a.members),
+            naming=a.naming,
+            rest_port=a.rest_port,
+            templates=tuple(manifests.volume_templates(a)),
+            admin_url=a.admin_url,
+            kube_context=a.kube_context,
+            force_drop_offline=a.force_drop_offline,
+            allow_fewer_than_three=a.allow_fewer_than_three,
+            drain_timeout=a.drain_timeout,
+            stall_timeout=a.stall_timeout,
+            ready_timeout=a.ready_timeout,
+            delete_data_on_destroy=a.delete_data_on_destroy,
+            namespace_created=a.create_namespace,
+        )
+        kubeconfig = pulumi.Output.secret(a.kubeconfig) if a.kubeconfig else None
+        return props.to_inputs(root_password=password, kubeconfig=kubeconfig)
 
     def _before_statefulset(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> list[pulumi.Resource]:
         """Drains departing dnodes before the StatefulSet may shrink (and prunes stale PVCs before it grows)."""

@@ -11,7 +11,8 @@ import hashlib
 import json
 from typing import Any
 
-from components.args import ClusterArgs, dnode_fqdn
+from components import pod_spec
+from components.args import ClusterArgs
 
 DATA_VOLUME = "taosdata"
 LOG_VOLUME = "taoslog"
@@ -54,12 +55,9 @@ def client_service_name(args: ClusterArgs) -> str:
     return f"{args.service_name}-client"
 
 
-def pod_fqdn(args: ClusterArgs, ordinal: int) -> str:
-    return dnode_fqdn(args, ordinal)
-
-
 def first_endpoint(args: ClusterArgs) -> str:
-    return f"{pod_fqdn(args, 0)}:{args.server_port}"
+    """`firstEp`: the endpoint of pod 0's dnode."""
+    return args.naming.endpoint(args.naming.pod(0))
 
 
 POD_SECURITY = {
@@ -152,79 +150,6 @@ def _env(args: ClusterArgs) -> list[dict[str, Any]]:
     return env
 
 
-def _probe(**timing: int) -> dict[str, Any]:
-    """The image's `taos-check`: `taos --check` against the local taosd, failing on `0: unavailable` and
-    `4: exiting` (it passes `1: network ok`, `2: service ok`, `3: service degraded`); it has no other mode."""
-    return {"exec": {"command": ["taos-check"]}, **timing}
-
-
-def _liveness(args: ClusterArgs) -> dict[str, Any]:
-    """Process-level: is taosd listening? A cluster-level check here would restart every pod at once when the
-    cluster itself is unwell (quorum lost, a leader election), the worst moment. The image's entrypoint keeps the
-    container running after taosd dies, so this probe is also what restarts a dead taosd."""
-    return {
-        "tcpSocket": {"port": args.server_port},
-        "initialDelaySeconds": 15,
-        "periodSeconds": 20,
-        "timeoutSeconds": 5,
-    }
-
-
-STOP_TAOSD = (
-    "pkill -TERM -x taosadapter; pkill -TERM -x taosd; while pgrep -x taosd >/dev/null; do sleep 1; done; exit 0"
-)
-"""preStop: the image's tini forwards SIGTERM only to its entrypoint script, whose exit then kills taosd with
-SIGKILL; so the hook stops taosd itself and waits until it has flushed and exited."""
-
-SECURITY_CONTEXT: dict[str, Any] = {
-    "allowPrivilegeEscalation": False,
-    "privileged": False,
-    "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-"""The strictest the official image allows. It runs as root: its entrypoint writes /etc/hosts and /etc/localtime
-before starting taosd, which a non-root user cannot. Kept capabilities: file ownership and permission
-overrides, for data volumes a provisioner created with another owner; everything else (NET_RAW, SETUID, ...) is
-dropped."""
-
-
-def _resources(args: ClusterArgs) -> dict[str, Any]:
-    requests = {k: v for k, v in (("cpu", args.cpu_request), ("memory", args.memory_request)) if v}
-    limits = {k: v for k, v in (("cpu", args.cpu_limit), ("memory", args.memory_limit)) if v}
-    return {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
-
-
-def _spread(args: ClusterArgs) -> list[dict[str, Any]]:
-    """One pod per zone first, so the 3 mnodes (pods 0-2) survive the loss of a zone where the cluster has
-    zones; hostname too, as a preference next to the anti-affinity."""
-    out = []
-    if args.zone_spread != "none":
-        mode = "DoNotSchedule" if args.zone_spread == "required" else "ScheduleAnyway"
-        out.append(_constraint(args, "topology.kubernetes.io/zone", mode))
-    if args.anti_affinity != "none":
-        out.append(_constraint(args, "kubernetes.io/hostname", "ScheduleAnyway"))
-    return out
-
-
-def _constraint(args: ClusterArgs, key: str, mode: str) -> dict[str, Any]:
-    return {
-        "maxSkew": 1,
-        "topologyKey": key,
-        "whenUnsatisfiable": mode,
-        "labelSelector": {"matchLabels": args.labels_selector},
-    }
-
-
-def _affinity(args: ClusterArgs) -> dict[str, Any] | None:
-    term = {"labelSelector": {"matchLabels": args.labels_selector}, "topologyKey": "kubernetes.io/hostname"}
-    if args.anti_affinity == "required":
-        return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
-    if args.anti_affinity == "preferred":
-        weighted = {"weight": 100, "podAffinityTerm": term}
-        return {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [weighted]}}
-    return None
-
-
 def _claim(args: ClusterArgs, name: str, size: str) -> dict[str, Any]:
     spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
     if args.storage_class:
@@ -251,23 +176,23 @@ def statefulset(args: ClusterArgs) -> Manifest:
         "env": _env(args),
         "envFrom": [{"configMapRef": {"name": config_map_name(args)}}],
         "volumeMounts": mounts,
-        "startupProbe": _probe(failureThreshold=360, periodSeconds=10),
-        "readinessProbe": _probe(initialDelaySeconds=5, periodSeconds=10, timeoutSeconds=10),
-        "livenessProbe": _liveness(args),
-        "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", STOP_TAOSD]}}},
-        "securityContext": SECURITY_CONTEXT,
+        "startupProbe": pod_spec.probe(failureThreshold=360, periodSeconds=10),
+        "readinessProbe": pod_spec.probe(initialDelaySeconds=5, periodSeconds=10, timeoutSeconds=10),
+        "livenessProbe": pod_spec.liveness(args),
+        "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", pod_spec.STOP_TAOSD]}}},
+        "securityContext": pod_spec.SECURITY_CONTEXT,
     }
-    if resources := _resources(args):
+    if resources := pod_spec.resources(args):
         container["resources"] = resources
-    pod_spec: dict[str, Any] = {
+    spec: dict[str, Any] = {
         "terminationGracePeriodSeconds": args.termination_grace_period,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
     }
-    if affinity := _affinity(args):
-        pod_spec["affinity"] = affinity
-    if spread := _spread(args):
-        pod_spec["topologySpreadConstraints"] = spread
+    if affinity := pod_spec.affinity(args):
+        spec["affinity"] = affinity
+    if spread := pod_spec.spread(args):
+        spec["topologySpreadConstraints"] = spread
     # A changed taoscfg must restart the pods to take effect: hash it into the pod template.
     checksum = hashlib.sha256(json.dumps(config_map(args)["data"], sort_keys=True).encode()).hexdigest()[:16]
     template_meta: dict[str, Any] = {
@@ -285,7 +210,7 @@ def statefulset(args: ClusterArgs) -> Manifest:
             "podManagementPolicy": args.pod_management_policy,
             "updateStrategy": {"type": "RollingUpdate"},
             "selector": {"matchLabels": args.labels_selector},
-            "template": {"metadata": template_meta, "spec": pod_spec},
+            "template": {"metadata": template_meta, "spec": spec},
             "volumeClaimTemplates": claims,
         },
     }

@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 
 from components import manifests
-from components.args import SECRET_SETTINGS, ClusterArgs
+from components.args import ClusterArgs
+from components.settings import SECRET_SETTINGS
+from components.tdengine.redact import REDACTED  # the root password in `render()`'s Secret: a marker, never a value
 
-REDACTED = "<redacted>"
-"""The root password in `render()`'s Secret: a marker, never a value. `for_apply()` leaves the Secret out."""
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NOTES_FILE = "README.txt"
 """Written next to the manifests by `--out`: kubectl, Argo CD and Flux read only .yaml/.yml/.json files."""
@@ -67,7 +67,7 @@ def notes(args: ClusterArgs, stack: str) -> list[str]:
     secret = manifests.secret_name(args)
     volumes = " and ".join(f"{v}-<pod>" for v in manifests.volume_templates(args))
     when = "after the Namespace, before the StatefulSet" if args.create_namespace else "before the StatefulSet"
-    mnodes = " and ".join(f"{args.cluster_name}-{i}" for i in range(1, min(3, args.replicas)))
+    mnodes = " and ".join(args.naming.pods(min(3, args.replicas))[1:])
     lines = [
         f"Stack {stack}: the Kubernetes objects `pulumi up` applies, rendered offline by",
         f"`python -m components render --stack {stack}` (nothing decrypted, no cluster contacted).",

@@ -30,7 +30,7 @@ from components.automation import (
     StackTarget,
     open_stack,
 )
-from components.cli import format_topology
+from components.cli.output import format_topology
 
 
 def settings(namespace: str, replicas: int) -> ClusterArgs:

@@ -9,42 +9,43 @@ seam.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from components.membership import provider
+from components.membership.props import MembershipProps, input_keys
+from components.tdengine.naming import Naming
 from tests.sim import SimCluster
 
-FAST = {
-    "pollIntervalSeconds": 0.02,
-    "statementTimeoutSeconds": 1.0,
-    "readyTimeoutSeconds": 10.0,
-    "drainTimeoutSeconds": 10.0,
-    "stallTimeoutSeconds": 5.0,
-}
+FAST = MembershipProps(
+    members=(),
+    naming=Naming("tdengine", "taosd", "tdengine-test", "cluster.local", 6030),
+    poll_interval=0.02,
+    statement_timeout=1.0,
+    ready_timeout=10.0,
+    drain_timeout=10.0,
+    stall_timeout=5.0,
+    namespace_created=True,
+)
+"""The tests' timings: short waits, fast polls, on the simulator's default names."""
 
 
 def props(sim: SimCluster, n: int, **overrides: Any) -> dict[str, Any]:
-    """Inputs as the component builds them (numbers as floats, as they arrive over gRPC)."""
-    base: dict[str, Any] = {
-        "members": [f"tdengine-{i}" for i in range(n)],
-        "namespace": "tdengine-test",
-        "statefulset": "tdengine",
-        "service": "taosd",
-        "clusterDomain": "cluster.local",
-        "serverPort": 6030.0,
-        "restPort": 6041.0,
-        "templates": ["taosdata"],
-        "adminUrl": sim.url,
-        "rootPassword": sim.password,
-        "forceDropOffline": False,
-        "allowFewerThanThreeDnodes": False,
-        "deleteDataOnDestroy": False,
-        "createNamespace": True,
-        **FAST,
-    }
-    return {**base, **overrides}
+    """Inputs as the component builds them (`MembershipProps.to_inputs`), numbers as floats, as they arrive
+    over gRPC; `overrides` replace inputs by key."""
+    unknown = set(overrides) - input_keys()
+    assert not unknown, f"not inputs of the membership resources: {sorted(unknown)}"
+    members = tuple(FAST.naming.pods(n))
+    inputs = dataclasses.replace(FAST, members=members, admin_url=sim.url, root_password=sim.password).to_inputs()
+    return {k: _as_grpc(v) for k, v in {**inputs, **overrides}.items()}
+
+
+def _as_grpc(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 @dataclass

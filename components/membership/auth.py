@@ -8,25 +8,23 @@ On every connection the provider first tries the configured password. Only when 
 works runs `alter user root pass`, and the configured password is then verified.
 
 Passwords are never shown: progress lines name only which password was in use, and statements appear in
-messages redacted (`admin.redact`).
+messages redacted (`tdengine.redact`).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from components.membership.admin import AUTH_FAILURE, AdminClient
-from components.membership.errors import AdminUnreachable, MemberNotDrained, MembershipError, TDengineError
-from components.membership.execute import Progress, Session, stderr_progress
-from components.membership.topology import MNODES_SQL
+from components.tdengine import sql, wait
+from components.tdengine.errors import AdminUnreachable, ClusterError, TDengineError
+from components.tdengine.session import Session
+from components.tdengine.wait import Deadline, Pending, Progress, stderr_progress
 
 DEFAULT_PASSWORD = "taosdata"
 """TDengine's well-known default root password (what images before 3.3.6.6 leave in place)."""
-PROBE_SQL = MNODES_SQL
+PROBE_SQL = sql.MNODES
 """A cheap read that needs a valid login; its answer is ignored."""
-_FORBIDDEN = "'\"`\\"
 _RETRY_SECONDS = 0.2
 
 
@@ -52,24 +50,10 @@ def fallbacks(configured: str, previous: str | None, kept: Candidate | None = No
     return out
 
 
-def alter_root_sql(password: str) -> str:
-    """`alter user root pass '<password>'` (sql.y: `ALTER USER user_name PASS NK_STRING`).
-
-    TDengine accepts no quote, backquote, backslash or whitespace in a password (tdengine-admin.md §7), so
-    instead of escaping such a character into a literal the server would refuse anyway, refuse it here."""
-    if not password or any(c in _FORBIDDEN or c.isspace() or not c.isprintable() for c in password):
-        raise MembershipError(
-            "rootPassword: <secret> contains a character TDengine does not accept in a password (quotes, "
-            "backquote, backslash, whitespace). Nothing was changed. Fix: choose a password of letters, digits "
-            "and !@#$%^&*()-_+=[]{}:;><?|~,. and re-run"
-        )
-    return f"alter user root pass '{password}'"
-
-
 def ensure_root_password(
     s: Session,
     previous: str | None,
-    deadline: float,
+    deadline: Deadline,
     progress: Progress = stderr_progress,
     kept: Callable[[], Candidate | None] | None = None,
 ) -> str:
@@ -88,7 +72,7 @@ def ensure_root_password(
         return "changed-default" if candidate.password == DEFAULT_PASSWORD else "rotated"
     names = ", nor ".join(["the rootPassword in stack config", *(c.label for c in tried)])
     raise TDengineError(
-        AUTH_FAILURE,
+        sql.AUTH_FAILURE,
         f"Authentication failure: the cluster accepts neither {names}, so nothing was changed. Fix: set "
         "rootPassword to the cluster's current root password (pulumi config set --secret rootPassword ...) "
         "and re-run `pulumi up`; change it afterwards in a separate `pulumi up`, which rotates it",
@@ -96,51 +80,52 @@ def ensure_root_password(
     )
 
 
-def _change(s: Session, old: Candidate, configured: str, deadline: float, progress: Progress) -> None:
+def _change(s: Session, old: Candidate, configured: str, deadline: Deadline, progress: Progress) -> None:
     """`alter user` through a login with the old password, then wait until the configured one works."""
-    sql = alter_root_sql(configured)
+    statement = sql.alter_root_password(configured)
     progress(f"root password: the cluster still uses {old.label}; changing it to the configured rootPassword")
-    client = AdminClient(s.admin.url, old.password, timeout=s.conn.statement_timeout)
     try:
-        client.execute(sql)
+        s.client(old.password).execute(statement)
     except AdminUnreachable as err:  # a timeout included: the statement may have run; the check below decides
         progress(f"root password: {err}; checking whether the change took effect")
     except TDengineError as err:
-        raise MembershipError(
+        raise ClusterError(
             f"root password: changing it from {old.label} failed: {err}. Nothing else was changed. Fix: set "
             "rootPassword to one TDengine accepts (8-255 characters, at least three of lower case, upper case, "
             "digits and specials) and re-run"
-        ) from None
-    verify_until = min(deadline, time.monotonic() + max(s.conn.statement_timeout, 1.0))
-    while True:
+        ) from err
+
+    def probe(_elapsed: float) -> bool | Pending:
         if _accepts(s, configured, deadline):
             progress("root password: changed; the cluster accepts the configured rootPassword")
-            return
-        if time.monotonic() >= verify_until:
-            raise MembershipError(
-                f"root password: after `alter user` through {old.label}, the cluster still refuses the configured "
-                "rootPassword. Nothing else was changed. Fix: re-run `pulumi up` (it tries the same passwords "
-                "again); if that fails too, set rootPassword to the password the cluster accepts"
-            )
-        time.sleep(_RETRY_SECONDS)
+            return True
+        return Pending(
+            "the cluster still refuses the configured rootPassword",
+            hint="Nothing else was changed. Fix: re-run `pulumi up` (it tries the same passwords again); if that "
+            "fails too, set rootPassword to the password the cluster accepts",
+        )
+
+    window = Deadline.after(max(s.conn.statement_timeout, 1.0)).sooner(deadline)
+    wait.until(
+        f"root password: after `alter user` through {old.label}, the switch to the configured rootPassword",
+        probe,
+        deadline=window,
+        poll=_RETRY_SECONDS,
+        progress=progress,
+    )
 
 
-def _accepts(s: Session, password: str, deadline: float) -> bool:
+def _accepts(s: Session, password: str, deadline: Deadline) -> bool:
     """Whether TDengine takes this password (855 means no); rides out an unreachable adapter until the
     deadline, reopening the port-forward, like every other read."""
-    while True:
+
+    def probe(_elapsed: float) -> bool:
         try:
-            AdminClient(s.admin.url, password, timeout=s.conn.statement_timeout).query(PROBE_SQL)
-            return True
+            s.client(password).query(PROBE_SQL)
         except TDengineError as err:
-            if err.code == AUTH_FAILURE:
+            if err.code == sql.AUTH_FAILURE:
                 return False
             raise
-        except AdminUnreachable as err:
-            if time.monotonic() >= deadline:
-                raise MemberNotDrained(f"connecting: taosAdapter unreachable until the deadline: {err}") from None
-            time.sleep(_RETRY_SECONDS)
-            try:
-                s.reconnect()
-            except MembershipError:
-                pass
+        return True
+
+    return wait.until("connecting", probe, deadline=deadline, poll=_RETRY_SECONDS, reconnect=s.reconnect)

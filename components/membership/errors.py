@@ -1,37 +1,16 @@
-"""Exception types of the membership provider.
+"""The membership provider's own error types (the base and the wait error are `tdengine.errors`).
 
-`ScaleDownRefused` is permanent: nothing was changed and re-running will not help until the
-operator acts on the fix it names. `MemberNotDrained` means a wait ran out (deadline or stall):
-the cluster may still be converging, and a later `pulumi up` resumes the wait.
+`ScaleDownRefused` is permanent: nothing was changed and re-running will not help until the operator acts on
+the fix it names. `MemberNotDrained` is the `WaitTimedOut` of a departing dnode's drain (its deadline or its
+stall detector): the drop goes on in TDengine, and a later `pulumi up` resumes the wait.
 """
 
 from __future__ import annotations
 
-
-class MembershipError(Exception):
-    """Base class of every error the provider raises on purpose."""
+from components.tdengine.errors import ClusterError, WaitTimedOut
 
 
-class TDengineError(MembershipError):
-    """TDengine answered a statement with a non-zero `code` (HTTP 200 with `code`/`desc`)."""
-
-    def __init__(self, code: int, message: str, sql: str = "") -> None:
-        self.code = int(code)
-        self.message = message
-        self.sql = sql
-        where = f" (statement: {sql})" if sql else ""
-        super().__init__(f"TDengine error 0x{self.code:04X} ({self.code}): {message}{where}")
-
-
-class AdminUnreachable(MembershipError):
-    """taosAdapter could not be reached, or answered with an HTTP error status."""
-
-
-class AdminTimeout(AdminUnreachable):
-    """A request ran past the client timeout; the statement may still be running on the server."""
-
-
-class ScaleDownRefused(MembershipError):
+class ScaleDownRefused(ClusterError):
     """A preflight check failed before anything was changed (`action`: a scale-down, or any change
     that would leave fewer than 3 dnodes unacknowledged)."""
 
@@ -41,5 +20,5 @@ class ScaleDownRefused(MembershipError):
         super().__init__(f"{action} refused: {reason}. Nothing was changed. Fix: {fix}")
 
 
-class MemberNotDrained(MembershipError):
-    """A wait for the cluster ran past its deadline or stalled; it names what it observed."""
+class MemberNotDrained(WaitTimedOut):
+    """The drain of one departing dnode ran past `drainTimeoutSeconds` or stalled for `stallTimeoutSeconds`."""

@@ -8,30 +8,41 @@ re-run after an interruption picks up where the cluster is, not where a previous
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from components.membership.errors import ScaleDownRefused
-from components.membership.kube_types import PodInfo, PvcInfo
-from components.membership.topology import ClusterState, Dnode, Naming
+from components.tdengine.kube_types import PodInfo, PvcInfo
+from components.tdengine.naming import Naming
+from components.tdengine.rows import ClusterState, Dnode
 
 MNODE_TARGET = 3
 
 
 @dataclass(frozen=True)
 class DrainOptions:
-    force: bool = False
+    """The operator's acknowledgements the decisions depend on (from the resource inputs, `props.py`, which
+    holds their defaults)."""
+
+    force: bool
     """Drop an offline departing dnode with `drop dnode <id> force` (its replicas are rebuilt elsewhere)."""
-    allow_fewer_than_three: bool = False
+    allow_fewer_than_three: bool
     """Acknowledge a cluster of fewer than 3 dnodes, hence fewer than 3 mnodes (no quorum to spare)."""
-    drain_timeout: float = 3600.0
-    stall_timeout: float = 600.0
-    poll_interval: float = 2.0
+
+
+class StepKind(StrEnum):
+    DONE = "done"
+    WAIT = "wait"
+    DROP_MNODE = "drop_mnode"
+    CREATE_MNODE = "create_mnode"
+    DROP_DNODE = "drop_dnode"
+    CREATE_DNODE = "create_dnode"
 
 
 @dataclass(frozen=True)
 class Step:
     """One action (or wait) decided for the cluster; `kind` names it, the rest says on what."""
 
-    kind: str  # done | wait | drop_mnode | create_mnode | drop_dnode | create_dnode
+    kind: StepKind
     dnode_id: int = 0
     endpoint: str = ""
     force: bool = False
@@ -79,10 +90,10 @@ def preflight_scale_down(
         )
     preflight_size(target, options)
     departing_fqdns = {naming.fqdn(p) for p in departing}
-    kept = {naming.fqdn(p): p for p in remaining}
+    kept_pods = {naming.fqdn(p): p for p in remaining}
     for dnode in state.dnodes:
-        if dnode.is_dropping and dnode.fqdn in kept:
-            pod = kept[dnode.fqdn]
+        if dnode.is_dropping and dnode.fqdn in kept_pods:
+            pod = kept_pods[dnode.fqdn]
             raise ScaleDownRefused(
                 f"dnode {dnode.id} of {pod}, which the new replicas keep, is being dropped by someone else or by "
                 "an earlier scale-down, and TDengine cannot cancel a drop",
@@ -95,9 +106,9 @@ def preflight_scale_down(
                 "wait until it is gone from 'show dnodes', then re-run",
             )
     for pod in remaining:
-        dnode = state.dnode_of(naming.fqdn(pod))
-        if dnode is None or not dnode.is_ready:
-            status = "missing from the cluster" if dnode is None else f"{dnode.status} ({dnode.note or 'no note'})"
+        found = state.dnode_of(naming.fqdn(pod))
+        if found is None or not found.is_ready:
+            status = "missing from the cluster" if found is None else f"{found.status} ({found.note or 'no note'})"
             raise ScaleDownRefused(
                 f"dnode of remaining pod {pod} is {status}; vnodes must move to healthy dnodes only",
                 f"bring {pod} back to ready (kubectl -n {naming.namespace} get pod {pod}; show dnodes) and re-run",
@@ -111,14 +122,14 @@ def preflight_scale_down(
             "wait for it to finish ('show transactions'), then re-run",
         )
     for pod in departing:
-        dnode = state.dnode_of(naming.fqdn(pod))
-        if dnode is not None and not dnode.is_online and not dnode.is_dropping and not options.force:
-            raise offline_refusal(dnode, pod)
+        found = state.dnode_of(naming.fqdn(pod))
+        if found is not None and not found.is_online and not found.is_dropping and not options.force:
+            raise offline_refusal(found, pod)
     _refuse_offline_mnode_after_two_left(state, naming, departing, target)
     leaving = [state.dnode_of(naming.fqdn(p)) for p in departing]
     needed = sum(d.vnodes for d in leaving if d is not None)
-    kept = [state.dnode_of(naming.fqdn(p)) for p in remaining]
-    free = sum(max(d.support_vnodes - d.vnodes, 0) for d in kept if d is not None)
+    staying = [state.dnode_of(naming.fqdn(p)) for p in remaining]
+    free = sum(max(d.support_vnodes - d.vnodes, 0) for d in staying if d is not None)
     if needed > free:
         raise ScaleDownRefused(
             f"the departing dnodes hold {needed} vnodes but the remaining dnodes have room for {free}",
@@ -126,9 +137,9 @@ def preflight_scale_down(
         )
     leader = state.leader
     for pod in departing:
-        dnode = state.dnode_of(naming.fqdn(pod))
-        if dnode is not None and leader is not None and state.mnode_on(dnode) == leader:
-            raise leader_refusal(dnode, pod, naming)
+        found = state.dnode_of(naming.fqdn(pod))
+        if found is not None and leader is not None and state.mnode_on(found) == leader:
+            raise leader_refusal(found, pod, naming)
 
 
 def _refuse_offline_mnode_after_two_left(
@@ -184,24 +195,25 @@ def next_step(state: ClusterState, naming: Naming, pod: str, remaining: list[str
     """
     dnode = state.dnode_of(naming.fqdn(pod))
     if dnode is None:
-        return Step("done", reason=f"{pod} is not in the cluster")
+        return Step(StepKind.DONE, reason=f"{pod} is not in the cluster")
     if dnode.is_dropping:
-        return Step("wait", dnode.id, dnode.endpoint, reason=f"dnode {dnode.id} of {pod} is {dnode.status}")
-    if dnode.status.startswith("creating"):
-        return Step("wait", dnode.id, dnode.endpoint, reason=f"dnode {dnode.id} of {pod} is being created")
+        return Step(StepKind.WAIT, dnode.id, dnode.endpoint, reason=f"dnode {dnode.id} of {pod} is {dnode.status}")
+    if dnode.is_creating:
+        return Step(StepKind.WAIT, dnode.id, dnode.endpoint, reason=f"dnode {dnode.id} of {pod} is being created")
     if not dnode.is_online:
         if not options.force:
             raise offline_refusal(dnode, pod)
-        return Step("drop_dnode", dnode.id, dnode.endpoint, force=True, reason=f"{pod} is offline; force")
+        return Step(StepKind.DROP_DNODE, dnode.id, dnode.endpoint, force=True, reason=f"{pod} is offline; force")
     mnode = state.mnode_on(dnode)
     if mnode is not None:
-        if mnode.role == "leader":
+        if mnode.is_leader:
             raise leader_refusal(dnode, pod, naming)
-        return Step("drop_mnode", dnode.id, dnode.endpoint, reason=f"move the mnode off {pod} before draining it")
+        reason = f"move the mnode off {pod} before draining it"
+        return Step(StepKind.DROP_MNODE, dnode.id, dnode.endpoint, reason=reason)
     candidate = mnode_to_add(state, naming, remaining)
     if candidate is not None:
-        return Step("create_mnode", candidate.id, candidate.endpoint, reason="keep 3 mnodes while draining")
-    return Step("drop_dnode", dnode.id, dnode.endpoint, reason=f"drain {pod}")
+        return Step(StepKind.CREATE_MNODE, candidate.id, candidate.endpoint, reason="keep 3 mnodes while draining")
+    return Step(StepKind.DROP_DNODE, dnode.id, dnode.endpoint, reason=f"drain {pod}")
 
 
 def mnode_to_add(state: ClusterState, naming: Naming, members: list[str]) -> Dnode | None:
@@ -219,23 +231,24 @@ def mnode_to_add(state: ClusterState, naming: Naming, members: list[str]) -> Dno
 def plan_membership(state: ClusterState, naming: Naming, members: list[str]) -> list[Step]:
     """Converge a grown or new cluster: a dnode for every member pod, then min(3, members) mnodes on the
     lowest ordinals. Returns the next steps (empty when converged); mnode steps wait for ready dnodes."""
+    dnodes = {pod: state.dnode_of(naming.fqdn(pod)) for pod in sorted(members, key=naming.ordinal)}
     steps = [
-        Step("create_dnode", endpoint=naming.endpoint(pod), reason=f"{pod} has no dnode")
-        for pod in sorted(members, key=naming.ordinal)
-        if state.dnode_of(naming.fqdn(pod)) is None
+        Step(StepKind.CREATE_DNODE, endpoint=naming.endpoint(pod), reason=f"{pod} has no dnode")
+        for pod, dnode in dnodes.items()
+        if dnode is None
     ]
     if steps:
         return steps
-    not_ready = [pod for pod in members if not state.dnode_of(naming.fqdn(pod)).is_ready]  # type: ignore[union-attr]
+    not_ready = [pod for pod, dnode in dnodes.items() if dnode is None or not dnode.is_ready]
     if not_ready:
-        return [Step("wait", reason=f"dnodes of {', '.join(sorted(not_ready, key=naming.ordinal))} not ready yet")]
+        return [Step(StepKind.WAIT, reason=f"dnodes of {', '.join(not_ready)} not ready yet")]
     candidate = mnode_to_add(state, naming, members)
     if candidate is not None:
-        return [Step("create_mnode", candidate.id, candidate.endpoint, reason="fewer than 3 mnodes")]
-    settling = [m for m in state.mnodes if m.role not in ("leader", "follower")]
+        return [Step(StepKind.CREATE_MNODE, candidate.id, candidate.endpoint, reason="fewer than 3 mnodes")]
+    settling = [m for m in state.mnodes if not m.is_settled]
     if settling or state.leader is None:
         shown = ", ".join(f"{m.endpoint} {m.role}" for m in settling) or "no leader"
-        return [Step("wait", reason=f"mnodes not settled yet: {shown}")]
+        return [Step(StepKind.WAIT, reason=f"mnodes not settled yet: {shown}")]
     return []
 
 

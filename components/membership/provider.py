@@ -1,7 +1,10 @@
 """DnodeDecommission and ClusterMembership: the dynamic providers and their resource classes.
 
 Pulumi glue only. `check` and `diff` are pure (preview runs them in CI with no cluster) and tolerate
-unknowns; `create`/`update`/`delete` parse props into `MembershipProps` and call `execute.py`.
+unknowns; `create`/`update`/`delete` parse their inputs into `props.MembershipProps` and run the runbook:
+`auth.py` (the root password), `scale_in.py` (drain, release volumes), `converge.py` (join, mnodes).
+This module's path and class names are stored in every stack's state (`__provider` is a dill reference to
+`components.membership.provider.<Class>`, and the resources' type tokens name these classes): they must not move.
 Providers are stateless and importable by reference, so `__provider` is a constant string that
 captures no secret. The root password and kubeconfig arrive as secret inputs (plain text to this host,
 which tells the engine it does not accept secrets).
@@ -16,91 +19,34 @@ provider that does not accept secrets, pulumi#13260) and the resources list it i
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from components.membership import auth, execute, retained
-from components.membership.errors import MembershipError
-from components.membership.kube_types import KubeOps
-from components.membership.plan import DrainOptions, preflight_size
-from components.membership.topology import Naming
+from components.membership import auth, converge, retained, scale_in
+from components.membership.plan import preflight_size
+from components.membership.props import IDENTITY_INPUTS, SECRET_INPUTS, MembershipProps
+from components.tdengine.errors import ClusterError
+from components.tdengine.kube_types import KubeOps
+from components.tdengine.rows import topology
+from components.tdengine.session import default_kube, session
+from components.tdengine.wait import Deadline, stderr_progress
 
-SECRET_PROPS = ("rootPassword", "kubeconfig")
-"""Secret inputs: listed in `additional_secret_outputs`, so the engine stores them encrypted if output."""
+SECRET_PROPS = SECRET_INPUTS
 NEVER_OUTPUT = ("kubeconfig",)
 """Secret inputs never returned (`delete` gets the stack's kubeconfig through `configure` instead); the other,
 rootPassword, stays in outputs under its own key: the old password, for rotating it on update."""
-IDENTITY_PROPS = ("namespace", "statefulset", "service", "clusterDomain", "serverPort")
-"""Inputs naming the cluster; changing them means another cluster (replace)."""
 COMPUTED = ("drained", "topology", "kubeconfigSet")
 
 
-@dataclass(frozen=True)
-class MembershipProps:
-    """The inputs of both resources, parsed (numbers arrive as floats over gRPC)."""
-
-    members: list[str]
-    naming: Naming
-    rest_port: int
-    templates: list[str]
-    admin_url: str
-    kube_context: str
-    kubeconfig: str = dataclasses.field(repr=False)
-    password: str = dataclasses.field(repr=False)
-    options: DrainOptions
-    ready_timeout: float
-    statement_timeout: float
-    delete_data_on_destroy: bool
-    namespace_created: bool
-
-    @classmethod
-    def parse(cls, props: dict[str, Any]) -> MembershipProps:
-        return cls(
-            members=[str(m) for m in props.get("members") or []],
-            naming=Naming(
-                statefulset=str(props["statefulset"]),
-                service=str(props["service"]),
-                namespace=str(props["namespace"]),
-                cluster_domain=str(props.get("clusterDomain") or "cluster.local"),
-                server_port=int(props.get("serverPort") or 6030),
-            ),
-            rest_port=int(props.get("restPort") or 6041),
-            templates=[str(t) for t in props.get("templates") or ["taosdata"]],
-            admin_url=str(props.get("adminUrl") or ""),
-            kube_context=str(props.get("kubeContext") or ""),
-            kubeconfig=str(props.get("kubeconfig") or ""),
-            password=str(props.get("rootPassword") or ""),
-            options=DrainOptions(
-                force=bool(props.get("forceDropOffline", False)),
-                allow_fewer_than_three=bool(props.get("allowFewerThanThreeDnodes", False)),
-                drain_timeout=float(props.get("drainTimeoutSeconds") or 3600),
-                stall_timeout=float(props.get("stallTimeoutSeconds") or 600),
-                poll_interval=float(props.get("pollIntervalSeconds") or 2),
-            ),
-            ready_timeout=float(props.get("readyTimeoutSeconds") or 900),
-            statement_timeout=float(props.get("statementTimeoutSeconds") or 30),
-            delete_data_on_destroy=bool(props.get("deleteDataOnDestroy", False)),
-            namespace_created=bool(props.get("createNamespace", False)),
-        )
-
-    def connection(self) -> execute.Connection:
-        return execute.Connection(self.naming, self.rest_port, self.password, self.admin_url, self.statement_timeout)
+def kube_for(props: MembershipProps) -> KubeOps:
+    return default_kube(props.kubeconfig, props.kube_context)
 
 
-def default_kube(props: MembershipProps) -> KubeOps:
-    from components.membership.kube import KubernetesApi  # the client is imported only where it is used
-
-    return KubernetesApi(props.kubeconfig or None, props.kube_context or None)
-
-
-KUBE_FACTORY: Callable[[MembershipProps], KubeOps] = default_kube
+KUBE_FACTORY: Callable[[MembershipProps], KubeOps] = kube_for
 """The seam where tests put a fake Kubernetes; production always uses the official client."""
 
 
@@ -113,15 +59,8 @@ def _public(props: dict[str, Any], **computed: Any) -> dict[str, Any]:
 
 
 def _check(news: dict[str, Any]) -> dynamic.CheckResult:
-    failures = []
-    members = news.get("members")
-    if not isinstance(members, Unknown) and members is not None:
-        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-            failures.append(dynamic.CheckFailure("members", "must be a list of pod names"))
-    for key in ("namespace", "statefulset", "service"):
-        if not isinstance(news.get(key), (str, Unknown)):
-            failures.append(dynamic.CheckFailure(key, "is required"))
-    return dynamic.CheckResult(news, failures)
+    failures = MembershipProps.check_inputs(news, lambda v: isinstance(v, Unknown))
+    return dynamic.CheckResult(news, [dynamic.CheckFailure(key, reason) for key, reason in failures])
 
 
 def _diff(olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
@@ -130,14 +69,14 @@ def _diff(olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
     ignored = {"__provider", *NEVER_OUTPUT, *COMPUTED}
     keys = (set(olds) | set(news)) - ignored
     changed = sorted(k for k in keys if isinstance(news.get(k), Unknown) or not _same(olds.get(k), news.get(k)))
-    replaces = [k for k in changed if k in IDENTITY_PROPS]
+    replaces = [k for k in changed if k in IDENTITY_INPUTS]
     return dynamic.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces))
 
 
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         return float(a) == float(b)
-    return a == b
+    return bool(a == b)
 
 
 class _MembershipProvider(dynamic.ResourceProvider):
@@ -157,26 +96,27 @@ class DnodeDecommissionProvider(_MembershipProvider):
     ordinals about to be reused on scale-up. Create and delete touch no database."""
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        p = MembershipProps.parse(props)
+        p = MembershipProps.from_inputs(props)
         preflight_size(len(p.members), p.options, "create")  # before the StatefulSet exists
         return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", _public(props, drained=[]))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        p = MembershipProps.parse(news)
+        p = MembershipProps.from_inputs(news)
         old_members = [str(m) for m in olds.get("members") or []]
-        grow = len(p.members) - len(old_members)
-        preflight_size(len(p.members), p.options, "scale-up" if grow > 0 else "scale-down" if grow < 0 else "update")
+        members = list(p.members)
+        grow = len(members) - len(old_members)
+        preflight_size(len(members), p.options, "scale-up" if grow > 0 else "scale-down" if grow < 0 else "update")
         kube = KUBE_FACTORY(p)
         drained: list[str] = []
-        with execute.session(p.connection(), kube, p.members) as s:
-            auth.ensure_root_password(s, _previous_password(olds), time.monotonic() + p.options.drain_timeout)
-            if len(p.members) < len(old_members) or _beyond(p, old_members):
-                drained = execute.drain(s, old_members, p.members, p.options)
-            if len(p.members) > len(old_members):
-                deadline = time.monotonic() + p.ready_timeout
-                execute.reclaim_pvcs(
-                    s, len(old_members), p.templates, deadline, p.options.poll_interval, execute.stderr_progress
-                )
+        with session(p.connection(), kube, members) as s:
+            auth.ensure_root_password(
+                s, _previous_password(olds), Deadline.after(p.drain_timeout, "drainTimeoutSeconds")
+            )
+            if len(members) < len(old_members) or _beyond(members, old_members):
+                drained = scale_in.drain(s, old_members, p)
+            if len(members) > len(old_members):
+                deadline = Deadline.after(p.ready_timeout, "readyTimeoutSeconds")
+                scale_in.release_volumes(s, len(old_members), list(p.templates), deadline, p.poll_interval)
         return dynamic.UpdateResult(_public(news, drained=drained))
 
     def configure(self, req: dynamic.ConfigureRequest) -> None:
@@ -187,7 +127,7 @@ class DnodeDecommissionProvider(_MembershipProvider):
         """Destroy runs no drop. With deleteDataOnDestroy the PVCs are deleted; without it (the default) they
         are kept, with the root password the data needs (`retained.py`), and the last line says what is left.
         Either way only on the cluster the resource was created on: never through an ambient kubeconfig."""
-        p = MembershipProps.parse(props)
+        p = MembershipProps.from_inputs(props)
         if not p.kubeconfig:
             stack_kubeconfig = getattr(self, "_stack_kubeconfig", "")
             if props.get("kubeconfigSet") and not stack_kubeconfig:
@@ -199,20 +139,20 @@ class DnodeDecommissionProvider(_MembershipProvider):
                     fix += (
                         f", or delete the PVCs by hand: kubectl -n {ns} delete pvc -l app.kubernetes.io/instance={sts}"
                     )
-                raise MembershipError(
+                raise ClusterError(
                     "destroy: this cluster was deployed with the stack's kubeconfig, which is not available now, so "
                     f"{what} (the ambient kubeconfig may name another cluster). Fix: {fix}"
                 )
-            p = dataclasses.replace(p, kubeconfig=stack_kubeconfig)
+            p = p.with_kubeconfig(stack_kubeconfig)
         kube = KUBE_FACTORY(p)
-        pvcs = kube.list_pvcs(p.naming.namespace, p.naming.statefulset, p.templates)
+        pvcs = kube.list_pvcs(p.naming.namespace, p.naming.statefulset, list(p.templates))
         if not p.delete_data_on_destroy:
-            if pvcs and p.password:  # no volume left, no data to open again
-                retained.keep_password(kube, p.naming, p.password)
-            execute.stderr_progress(retained.kept_message(p.naming, pvcs, p.namespace_created))
+            if pvcs and p.root_password:  # no volume left, no data to open again
+                retained.keep_password(kube, p.naming, p.root_password)
+            stderr_progress(retained.kept_message(p.naming, pvcs, p.namespace_created))
             return
         for pvc in pvcs:
-            execute.stderr_progress(f"deleteDataOnDestroy: delete PVC {pvc.name}")
+            stderr_progress(f"deleteDataOnDestroy: delete PVC {pvc.name}")
             kube.delete_pvc(p.naming.namespace, pvc.name)
         retained.forget_password(kube, p.naming)
 
@@ -224,31 +164,33 @@ class ClusterMembershipProvider(_MembershipProvider):
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """The first connection: a cluster still on TDengine's default password gets the configured one, and
         data a kept-data destroy left gets it too (its password from the Secret that destroy wrote)."""
-        p = MembershipProps.parse(props)
+        p = MembershipProps.from_inputs(props)
         outs = self._converge(p, props, None, kept=True)
         return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        p = MembershipProps.parse(news)
+        p = MembershipProps.from_inputs(news)
         return dynamic.UpdateResult(self._converge(p, news, _previous_password(olds)))
 
     def _converge(
         self, p: MembershipProps, props: dict[str, Any], previous: str | None, kept: bool = False
     ) -> dict[str, Any]:
         kube = KUBE_FACTORY(p)
+        members, templates = list(p.members), list(p.templates)
 
         def kept_password() -> auth.Candidate | None:
             password = retained.kept_password(kube, p.naming)
             return auth.Candidate(retained.kept_label(p.naming), password) if password else None
 
-        with execute.session(p.connection(), kube, p.members) as s:
-            auth.ensure_root_password(
-                s, previous, time.monotonic() + p.ready_timeout, kept=kept_password if kept else None
-            )
+        with session(p.connection(), kube, members) as s:
+            ready = Deadline.after(p.ready_timeout, "readyTimeoutSeconds")
+            auth.ensure_root_password(s, previous, ready, kept=kept_password if kept else None)
             if kept:
                 retained.forget_password(kube, p.naming)  # the cluster takes the stack's password now
-            state = execute.converge(s, p.members, p.templates, p.ready_timeout, p.options.poll_interval)
-        return _public(props, topology=execute.topology(state, p.naming))
+            deadline = Deadline.after(p.ready_timeout, "readyTimeoutSeconds")  # converging and reclaiming
+            state = converge.converge(s, members, templates, deadline, p.poll_interval)
+            scale_in.release_volumes(s, len(members), templates, deadline, p.poll_interval)  # after a scale-in
+        return _public(props, topology=topology(state, p.naming))
 
 
 def _previous_password(olds: dict[str, Any]) -> str | None:
@@ -257,9 +199,9 @@ def _previous_password(olds: dict[str, Any]) -> str | None:
     return previous if isinstance(previous, str) and previous else None
 
 
-def _beyond(p: MembershipProps, old_members: list[str]) -> bool:
+def _beyond(members: list[str], old_members: list[str]) -> bool:
     """A member list that is not a prefix of the old one (e.g. a resumed run with equal lengths)."""
-    return any(m not in p.members for m in old_members)
+    return any(m not in members for m in old_members)
 
 
 class DnodeDecommission(dynamic.Resource, module="tdengine", name="DnodeDecommission"):

@@ -10,8 +10,8 @@ stack's password, and deletes the Secret.
 
 from __future__ import annotations
 
-from components.membership.kube_types import KubeOps, PvcInfo
-from components.membership.topology import Naming
+from components.tdengine.kube_types import KubeOps, PvcInfo
+from components.tdengine.naming import Naming
 
 PASSWORD_KEY = "TAOS_ROOT_PASSWORD"
 KEPT_LABEL = "tdengine.io/kept-by-destroy"

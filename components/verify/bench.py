@@ -9,11 +9,8 @@ taosBenchmark prints its settings, password included, so its output is only ever
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from components.verify.checks import STABLE
 
-REDACTED = "<redacted>"
 _PASSWORD_VAR = "TDPW"
 
 
@@ -36,13 +33,6 @@ def child_table(database: str, index: int) -> str:
 
 def super_table(database: str) -> str:
     return f"{database}.{STABLE}"
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every occurrence of each secret replaced (longest first, so no part of one survives)."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
 
 
 def tail(text: str, lines: int = 12) -> str:

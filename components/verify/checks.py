@@ -1,7 +1,7 @@
 """Pure decisions of `verify`: the cluster's health, the test database's vgroups, the row count, and
 whether a failover test may run at all.
 
-Inputs are rows as `AdminClient.query` returns them and `topology.ClusterState`; no I/O. Every problem
+Inputs are the typed rows of `tdengine.rows` (`ClusterState`, `Vgroup`); no I/O. Every problem
 and refusal is one sentence naming the node, what was seen and what was expected.
 """
 
@@ -10,69 +10,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from components.membership.topology import ClusterState, Dnode, Mnode, Naming
+from components.tdengine.naming import Naming
+from components.tdengine.rows import ClusterState, Dnode, Mnode, Vgroup
 
 VERIFY_DB = "pulumi_verify"
 """The check's own database. Not the seed's `test`: taosBenchmark drops its database first, and a seed
 reader's cluster may hold a `test` of their own."""
 STABLE = "meters"
 """taosBenchmark's super table; its child tables are d0..d{tables-1}."""
-_DOWN = ("offline", "dropping", "error", "")
-
-
-@dataclass(frozen=True)
-class Member:
-    """One replica (vnode) of a vgroup: `vN_dnode` / `vN_status` of `show <db>.vgroups`."""
-
-    dnode_id: int
-    status: str
-
-    @property
-    def role(self) -> str:
-        """The status without the `*`/`**` TDengine appends to a leader that is still restoring."""
-        return self.status.rstrip("*")
-
-    @property
-    def is_leader(self) -> bool:
-        return self.role == "leader"
-
-    @property
-    def is_up(self) -> bool:
-        return self.role not in _DOWN
-
-
-@dataclass(frozen=True)
-class Vgroup:
-    id: int
-    db: str
-    members: tuple[Member, ...]
-
-    @property
-    def voters(self) -> tuple[Member, ...]:
-        """Members without a `learner` (a 4th member while a vgroup moves)."""
-        return tuple(m for m in self.members if m.role != "learner")
-
-    @property
-    def leader(self) -> Member | None:
-        return next((m for m in self.members if m.is_leader), None)
-
-    def describe(self) -> str:
-        return ", ".join(f"dnode {m.dnode_id} {m.status}" for m in self.members)
-
-
-def parse_vgroups(rows: Iterable[dict[str, Any]]) -> tuple[Vgroup, ...]:
-    """`show <db>.vgroups` / `information_schema.ins_vgroups` rows; unused slots (NULL) are skipped."""
-    out = []
-    for r in rows:
-        members = tuple(
-            Member(int(r[f"v{n}_dnode"]), str(r.get(f"v{n}_status") or ""))
-            for n in range(1, 5)
-            if r.get(f"v{n}_dnode") is not None
-        )
-        out.append(Vgroup(int(r["vgroup_id"]), str(r.get("db_name") or ""), members))
-    return tuple(sorted(out, key=lambda v: v.id))
 
 
 def spread_problems(vgroups: tuple[Vgroup, ...], replica: int, db: str = VERIFY_DB) -> list[str]:
@@ -124,9 +70,7 @@ def cluster_problems(state: ClusterState, naming: Naming) -> list[str]:
     if state.leader is None:
         problems.append("no mnode is leader: " + ", ".join(f"mnode {m.id} {m.role}" for m in state.mnodes))
     problems += [
-        f"mnode {m.id} ({naming.pod_of(m) or m.endpoint}) is {m.role}"
-        for m in state.mnodes
-        if m.role not in ("leader", "follower")
+        f"mnode {m.id} ({naming.pod_of(m) or m.endpoint}) is {m.role}" for m in state.mnodes if not m.is_settled
     ]
     return problems
 

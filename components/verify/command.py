@@ -27,10 +27,13 @@ from typing import Any, TextIO
 
 from components import live
 from components.args import ClusterArgs
-from components.membership import execute
-from components.membership.admin import AUTH_FAILURE
-from components.membership.errors import AdminUnreachable, MembershipError, TDengineError
-from components.membership.kube_types import PodOps
+from components.tdengine import sql, wait
+from components.tdengine.errors import AdminUnreachable, ClusterError, TDengineError
+from components.tdengine.kube_types import PodOps
+from components.tdengine.redact import scrub
+from components.tdengine.rows import Vgroup, parse_vgroups
+from components.tdengine.session import Session, read_state, session
+from components.tdengine.wait import Deadline, Pending
 from components.verify import bench, checks
 from components.verify.failover import FailoverOptions, run_failover
 from components.verify.report import Dataset, Report, RestCheck, format_report
@@ -38,12 +41,6 @@ from components.verify.report import Dataset, Report, RestCheck, format_report
 OK, FAILED, REFUSED, UNREACHABLE = 0, 1, 2, 3
 KubeFactory = Callable[[ClusterArgs, "str | None"], PodOps]
 Progress = Callable[[str], None]
-
-
-def default_kube(args: ClusterArgs, kubeconfig: str | None) -> PodOps:
-    from components.membership.kube import KubernetesApi  # the client is imported only where it is used
-
-    return KubernetesApi(kubeconfig or args.kubeconfig or None, args.kube_context or None)
 
 
 @dataclass(frozen=True)
@@ -93,7 +90,7 @@ def options_from(ns: argparse.Namespace, args: ClusterArgs) -> VerifyOptions:
 
 
 def stderr_progress(line: str) -> None:
-    execute.stderr_progress(f"verify: {line}")
+    wait.stderr_progress(f"verify: {line}")
 
 
 class _Stop(Exception):
@@ -109,7 +106,7 @@ def run(
     out: TextIO = sys.stdout,
     kubeconfig: str | None = None,
     options: VerifyOptions | None = None,
-    kube_factory: KubeFactory = default_kube,
+    kube_factory: KubeFactory = live.kube_for,
     progress: Progress = stderr_progress,
 ) -> int:
     """Run the checks and print the report to `out`; returns the exit code (see the module docstring)."""
@@ -122,7 +119,7 @@ def run(
         kube_factory=kube_factory,
         progress=progress,
     )
-    out.write(bench.scrub(format_report(report), [password, kubeconfig or "", args.kubeconfig or ""]))
+    out.write(scrub(format_report(report), [password, kubeconfig or "", args.kubeconfig or ""]))
     return code
 
 
@@ -133,17 +130,17 @@ def verify(
     failover: bool = False,
     kubeconfig: str | None = None,
     options: VerifyOptions | None = None,
-    kube_factory: KubeFactory = default_kube,
+    kube_factory: KubeFactory = live.kube_for,
     progress: Progress = stderr_progress,
 ) -> tuple[int, Report]:
     """The checks; returns (exit code, report) without printing the report."""
     opts = options or VerifyOptions.from_args(args)
     secrets = [password, kubeconfig or "", args.kubeconfig or ""]
-    naming = live.naming(args)
+    naming = args.naming
     report = Report(f"{args.namespace}/{args.cluster_name}", naming)
 
     def say(line: str) -> None:
-        progress(bench.scrub(line, secrets))
+        progress(scrub(line, secrets))
 
     try:
         kube = kube_factory(args, kubeconfig)
@@ -153,37 +150,38 @@ def verify(
     except TDengineError as e:
         report.error = str(e)
         return FAILED, _scrubbed(report, secrets)
-    except (MembershipError, OSError) as e:  # AdminUnreachable, KubeError, a port-forward that failed
+    except (ClusterError, OSError) as e:  # AdminUnreachable, KubeError, a port-forward that failed
         report.error = f"cannot reach the cluster: {e}"
         return UNREACHABLE, _scrubbed(report, secrets)
     return (FAILED if report.problems else OK), _scrubbed(report, secrets)
 
 
 def _scrubbed(report: Report, secrets: list[str]) -> Report:
-    report.error = bench.scrub(report.error, secrets)
-    report.dataset_problem = bench.scrub(report.dataset_problem, secrets)
+    report.error = scrub(report.error, secrets)
+    report.dataset_problem = scrub(report.dataset_problem, secrets)
     return report
 
 
 def _checks(
     args: ClusterArgs, password: str, failover: bool, opts: VerifyOptions, kube: PodOps, report: Report, say: Progress
 ) -> None:
-    naming, members = live.naming(args), live.members(args)
+    naming, members = args.naming, args.members
     conn = live.connection(args, password, statement_timeout=opts.statement_timeout)
     ready = [p.name for p in kube.list_pods(naming.namespace, naming.statefulset) if p.ready and not p.deleting]
     in_order = [m for m in members if m in ready]
-    with execute.session(conn, kube, members) as s:
+    with session(conn, kube, members) as s:
         report.rest = _rest(s, args, in_order, report)
-        state = execute.read_cluster(s.admin)
+        state = read_state(s.admin)
         report.state = state
         report.cluster_problems = checks.cluster_problems(state, naming)
-        all_vgroups = checks.parse_vgroups(s.admin.query("select * from information_schema.ins_vgroups"))
-        target = None
+        all_vgroups = parse_vgroups(s.admin.query(sql.VGROUPS))
+        target: checks.FailoverTarget | None = None
         if failover:
-            target = checks.plan_failover(state, naming, all_vgroups, opts.replica)
-            if isinstance(target, checks.Refusal):
-                report.refusal = str(target)
+            planned = checks.plan_failover(state, naming, all_vgroups, opts.replica)
+            if isinstance(planned, checks.Refusal):
+                report.refusal = str(planned)
                 raise _Stop(REFUSED)
+            target = planned
         usable = sum(d.is_ready for d in state.dnodes)
         if opts.replica > usable:
             report.refusal = (
@@ -201,7 +199,7 @@ def _checks(
             checks.row_count_problem(report.counted, report.dataset.expected, bench.super_table(checks.VERIFY_DB)) or ""
         )
         report.vgroups, report.spread_problems = _spread(s, opts)
-        report.state = execute.read_cluster(s.admin)  # the vnode counts now include the test database
+        report.state = read_state(s.admin)  # the vnode counts now include the test database
         report.cluster_problems = checks.cluster_problems(report.state, naming)
         if target is not None and report.problems:
             say("failover not run: the checks above failed")
@@ -213,17 +211,17 @@ def _checks(
             _drop(s, say)
 
 
-def _rest(s: execute.Session, args: ClusterArgs, ready: list[str], report: Report) -> RestCheck:
+def _rest(s: Session, args: ClusterArgs, ready: list[str], report: Report) -> RestCheck:
     """The seed's `curl -d "show databases" .../rest/sql` through the same connection."""
     via = f"adminUrl {args.admin_url}" if args.admin_url else f"port-forward to {ready[0]}:{args.rest_port}"
     start = time.monotonic()
     try:
-        databases = s.admin.query("show databases")
+        databases = s.admin.query(sql.SHOW_DATABASES)
     except TDengineError as e:
-        if e.code != AUTH_FAILURE:
+        if e.code != sql.AUTH_FAILURE:
             raise
         report.refusal = f"refused: {e.message}. Nothing was written. Fix: use the stack's current root password"
-        raise _Stop(REFUSED) from None
+        raise _Stop(REFUSED) from e
     return RestCheck(via, len(databases), time.monotonic() - start)
 
 
@@ -237,31 +235,33 @@ def _write_dataset(
     result = kube.exec_in_pod(namespace, pod, command, bench.benchmark_stdin(password), opts.benchmark_timeout)
     dataset = Dataset(db, opts.replica, opts.tables, opts.rows, pod, time.monotonic() - start)
     if result.exit_code != 0:
-        shown = bench.tail(bench.scrub(result.stdout + result.stderr, [password]))
+        shown = bench.tail(scrub(result.stdout + result.stderr, [password]))
         report.dataset_problem = f"taosBenchmark in {pod} exited with {result.exit_code}:\n{shown}"
     return dataset
 
 
-def _count(s: execute.Session) -> int:
-    rows = s.admin.query(f"select count(*) from {bench.super_table(checks.VERIFY_DB)}")
+def _count(s: Session) -> int:
+    rows = s.admin.query(sql.count_rows(bench.super_table(checks.VERIFY_DB)))
     return int(rows[0]["count(*)"]) if rows else 0
 
 
-def _spread(s: execute.Session, opts: VerifyOptions) -> tuple[tuple[checks.Vgroup, ...], list[str]]:
+def _spread(s: Session, opts: VerifyOptions) -> tuple[tuple[Vgroup, ...], list[str]]:
     """The test database's vgroups, given `settle_timeout` to show a leader each."""
-    deadline = time.monotonic() + opts.settle_timeout
-    while True:
-        vgroups = checks.parse_vgroups(s.admin.query(f"show {checks.VERIFY_DB}.vgroups"))
+    Spread = tuple[tuple[Vgroup, ...], list[str]]
+
+    def probe(_elapsed: float) -> Spread | Pending:
+        vgroups = parse_vgroups(s.admin.query(sql.show_vgroups(checks.VERIFY_DB)))
         problems = checks.spread_problems(vgroups, opts.replica)
-        if not problems or time.monotonic() >= deadline:
-            return vgroups, problems
-        time.sleep(min(1.0, opts.failover.poll))
+        return Pending("; ".join(problems), value=(vgroups, problems)) if problems else (vgroups, problems)
+
+    deadline = Deadline.after(opts.settle_timeout)
+    return wait.settle("vgroups settling", probe, deadline=deadline, poll=min(1.0, opts.failover.poll))
 
 
-def _drop(s: execute.Session, say: Progress) -> None:
+def _drop(s: Session, say: Progress) -> None:
     try:
-        s.admin.execute(f"drop database if exists {checks.VERIFY_DB}")
-    except MembershipError as e:
+        s.admin.execute(sql.drop_database(checks.VERIFY_DB))
+    except ClusterError as e:
         say(f"could not drop {checks.VERIFY_DB} ({e}); drop it by hand: drop database {checks.VERIFY_DB}")
 
 
@@ -270,7 +270,7 @@ def drop(
     password: str,
     *,
     kubeconfig: str | None = None,
-    kube_factory: KubeFactory = default_kube,
+    kube_factory: KubeFactory = live.kube_for,
     progress: Progress = stderr_progress,
 ) -> int:
     """Drop the test database (the `pulumi destroy` side of the step). Best effort: a cluster that cannot be
@@ -279,12 +279,10 @@ def drop(
     try:
         kube = None if args.admin_url else kube_factory(args, kubeconfig)
         conn = live.connection(args, password)
-        with execute.session(conn, kube, live.members(args)) as s:
-            s.admin.execute(f"drop database if exists {checks.VERIFY_DB}")
-    except (MembershipError, OSError) as e:
-        progress(
-            bench.scrub(f"warning: {checks.VERIFY_DB} was not dropped ({e}); drop it by hand if it remains", secrets)
-        )
+        with session(conn, kube, args.members) as s:
+            s.admin.execute(sql.drop_database(checks.VERIFY_DB))
+    except (ClusterError, OSError) as e:
+        progress(scrub(f"warning: {checks.VERIFY_DB} was not dropped ({e}); drop it by hand if it remains", secrets))
         return OK
     progress(f"dropped database {checks.VERIFY_DB}")
     return OK

@@ -1,10 +1,11 @@
 """The seed's "容错测试" as code: delete the mnode leader's pod and measure what the cluster does.
 
-One loop, every `poll` seconds until the pod has rejoined (or the deadline): read `show mnodes`, write one
-row into a table whose vgroup the deleted dnode led, read `count(*)` over every vgroup, list the pods and
-`show dnodes`. A write or read proves availability only inside the failover window: after another mnode
-became leader (so the old one really went away) and before the pod's dnode rejoined. Times are seconds
-after the delete request; SQL goes through a session to another pod (or `adminUrl`).
+One wait (`wait.settle`), a round every `poll` seconds until the pod has rejoined (or the deadline): read
+`show mnodes`, write one row into a table whose vgroup the deleted dnode led, read `count(*)` over every
+vgroup, list the pods and `show dnodes`. A write or read proves availability only inside the failover
+window: after another mnode became leader (so the old one really went away) and before the pod's dnode
+rejoined. Times are seconds after the delete request, read when each answer is in; SQL goes through a
+session to another pod (or `adminUrl`).
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from components.membership import execute
-from components.membership.errors import AdminTimeout, AdminUnreachable, MembershipError, TDengineError
-from components.membership.kube_types import PodInfo, PodOps
-from components.membership.topology import DNODES_SQL, MNODES_SQL, parse_state
+from components.tdengine import sql, wait
+from components.tdengine.connection import Connection
+from components.tdengine.errors import AdminTimeout, AdminUnreachable, TDengineError
+from components.tdengine.kube_types import PodInfo, PodOps
+from components.tdengine.rows import Vgroup, parse_state, parse_vgroups
+from components.tdengine.session import Session, session
+from components.tdengine.wait import Deadline, Pending, Progress
 from components.verify.bench import child_table, super_table
-from components.verify.checks import VERIFY_DB, FailoverTarget, Vgroup, parse_vgroups, spread_problems
+from components.verify.checks import VERIFY_DB, FailoverTarget, spread_problems
 from components.verify.report import FailoverResult
 
-Progress = Callable[[str], None]
 HEARTBEAT = 15.0
 """Seconds between progress lines while nothing changes."""
 
@@ -37,7 +40,7 @@ class FailoverOptions:
 
 
 def run_failover(
-    conn: execute.Connection,
+    conn: Connection,
     kube: PodOps,
     members: list[str],
     target: FailoverTarget,
@@ -49,7 +52,7 @@ def run_failover(
     conn = dataclasses.replace(conn, statement_timeout=min(conn.statement_timeout, options.statement_timeout))
     others = [m for m in members if m != target.pod]
     naming = conn.naming
-    with execute.session(conn, kube, others) as s:
+    with session(conn, kube, others) as s:
         led = tuple(vg.id for vg in vgroups if vg.leader is not None and vg.leader.dnode_id == target.dnode.id)
         table, vgroup = _write_target(s, led)
         f = FailoverResult(target.pod, target.dnode.id, led, table, vgroup, rows_before=rows_before)
@@ -59,30 +62,37 @@ def run_failover(
         kube.delete_pod(naming.namespace, target.pod)
         progress(f"failover: deleted pod {target.pod} (dnode {target.dnode.id}, the mnode leader)")
         seen_down = False
-        next_note = HEARTBEAT
-        while True:
-            t = time.monotonic() - t0
-            if t >= next_note:
-                next_note += HEARTBEAT
-                progress(f"failover: {t:.0f}s, waiting for {_waiting_for(f)}")
-            _observe_leader(s, target, f, t, progress)
+
+        def since() -> float:
+            """Seconds since the delete, read when an answer is in, so no time is earlier than what it saw."""
+            return time.monotonic() - t0
+
+        def round_(_elapsed: float) -> bool | Pending:
+            """One round of observations; done once the dnode has rejoined."""
+            nonlocal seen_down
+            _observe_leader(s, target, f, since, progress)
             window = f.leader_moved is not None and f.rejoined is None
-            _write(s, f, t, window)
-            _read(s, f, t, window)
+            _write(s, f, since, window)
+            _read(s, f, since, window)
             pod = _find_pod(kube, naming.namespace, naming.statefulset, target.pod)
+            t = since()
             if pod is None or pod.deleting or not pod.ready or _replaced(deleted, pod):
                 seen_down = True
             if seen_down and pod is not None and pod.ready and not pod.deleting and f.pod_ready is None:
                 f.pod_ready = t
                 progress(f"failover: pod {target.pod} Ready again after {t:.2f}s")
             if f.pod_ready is not None and _rejoined(s, target):
+                t = since()
                 f.rejoined = t
                 progress(f"failover: dnode {target.dnode.id} rejoined after {t:.2f}s")
-                break
-            if t >= options.timeout:
-                break
-            time.sleep(options.poll)
-        _settle(s, f, t0, options)
+                return True
+            return Pending(f"waiting for {_waiting_for(f)}", value=False)
+
+        deadline = Deadline.after(options.timeout, start=t0)
+        wait.settle(
+            "failover", round_, deadline=deadline, poll=options.poll, progress=progress, heartbeat=HEARTBEAT, start=t0
+        )
+        _settle(s, f, deadline, options)
     _judge(f)
     return f
 
@@ -107,11 +117,9 @@ def _waiting_for(f: FailoverResult) -> str:
     return ", ".join(what for what, done in wanted if done is None) or f"dnode {f.dnode_id} to rejoin"
 
 
-def _write_target(s: execute.Session, led: tuple[int, ...]) -> tuple[str, int | None]:
+def _write_target(s: Session, led: tuple[int, ...]) -> tuple[str, int | None]:
     """A child table in a vgroup the deleted dnode leads (so the write must wait for a new leader)."""
-    rows = s.admin.query(
-        f"select table_name, vgroup_id from information_schema.ins_tables where db_name = '{VERIFY_DB}'"
-    )
+    rows = s.admin.query(sql.tables_of(VERIFY_DB))
     placed = sorted((int(r["vgroup_id"]), str(r["table_name"])) for r in rows if r.get("table_name"))
     chosen = next(((v, n) for v, n in placed if v in led), placed[0] if placed else None)
     if chosen is None:
@@ -120,15 +128,16 @@ def _write_target(s: execute.Session, led: tuple[int, ...]) -> tuple[str, int | 
 
 
 def _observe_leader(
-    s: execute.Session, target: FailoverTarget, f: FailoverResult, t: float, progress: Progress
+    s: Session, target: FailoverTarget, f: FailoverResult, since: Callable[[], float], progress: Progress
 ) -> None:
     if f.leader_moved is not None:
         return
     try:
-        state = parse_state([], s.admin.query(MNODES_SQL), [], [])
+        state = parse_state([], s.admin.query(sql.MNODES), [], [])
     except (TDengineError, AdminUnreachable):
-        _reconnect(s)
+        wait.reconnect_quietly(s.reconnect)
         return
+    t = since()
     leader = state.leader
     if leader is not None and leader.id != target.mnode.id:
         f.leader_moved = t
@@ -141,64 +150,65 @@ def _refused(f: FailoverResult, t: float, what: str) -> None:
     f.refused_span = (f.refused_span[0] if f.refused_span else t, t)
 
 
-def _write(s: execute.Session, f: FailoverResult, t: float, window: bool) -> None:
+def _write(s: Session, f: FailoverResult, since: Callable[[], float], window: bool) -> None:
     try:
-        s.admin.execute(f"insert into {f.write_table} (ts) values (now)")
+        s.admin.execute(sql.insert_now(f.write_table))
     except AdminTimeout:
         f.uncertain += 1
         return
     except TDengineError as e:
-        _refused(f, t, f"write: 0x{e.code:04X} {e.message}")
+        _refused(f, since(), f"write: 0x{e.code:04X} {e.message}")
         return
     except AdminUnreachable:
-        _refused(f, t, "write: taosAdapter unreachable")
-        _reconnect(s)
+        _refused(f, since(), "write: taosAdapter unreachable")
+        wait.reconnect_quietly(s.reconnect)
         return
     f.acknowledged += 1
     if window and f.write_ok is None:
-        f.write_ok = t
+        f.write_ok = since()
 
 
-def _read(s: execute.Session, f: FailoverResult, t: float, window: bool) -> None:
+def _read(s: Session, f: FailoverResult, since: Callable[[], float], window: bool) -> None:
     try:
-        s.admin.query(f"select count(*) from {super_table(VERIFY_DB)}")
+        s.admin.query(sql.count_rows(super_table(VERIFY_DB)))
     except TDengineError as e:
-        _refused(f, t, f"read: 0x{e.code:04X} {e.message}")
+        _refused(f, since(), f"read: 0x{e.code:04X} {e.message}")
         return
     except AdminUnreachable:
-        _refused(f, t, "read: taosAdapter unreachable")
-        _reconnect(s)
+        _refused(f, since(), "read: taosAdapter unreachable")
+        wait.reconnect_quietly(s.reconnect)
         return
     if window and f.read_ok is None:
-        f.read_ok = t
+        f.read_ok = since()
 
 
-def _rejoined(s: execute.Session, target: FailoverTarget) -> bool:
+def _rejoined(s: Session, target: FailoverTarget) -> bool:
     """The pod's dnode is `ready` again and its mnode is back as a follower (or leader)."""
     try:
-        state = parse_state(s.admin.query(DNODES_SQL), s.admin.query(MNODES_SQL), [], [])
+        state = parse_state(s.admin.query(sql.DNODES), s.admin.query(sql.MNODES), [], [])
     except (TDengineError, AdminUnreachable):
         return False
     dnode = next((d for d in state.dnodes if d.id == target.dnode.id), None)
     mnode = next((m for m in state.mnodes if m.id == target.mnode.id), None)
-    return dnode is not None and dnode.is_ready and mnode is not None and mnode.role in ("follower", "leader")
+    return dnode is not None and dnode.is_ready and mnode is not None and mnode.is_settled
 
 
-def _settle(s: execute.Session, f: FailoverResult, t0: float, options: FailoverOptions) -> None:
+def _settle(s: Session, f: FailoverResult, deadline: Deadline, options: FailoverOptions) -> None:
     """After the rejoin: every vgroup whole again (until the deadline), then the final row count."""
     if f.rejoined is None:
         return
-    while True:
+
+    def whole(_elapsed: float) -> list[str] | Pending:
         try:
-            problems = spread_problems(parse_vgroups(s.admin.query(f"show {VERIFY_DB}.vgroups")), 3)
+            problems = spread_problems(parse_vgroups(s.admin.query(sql.show_vgroups(VERIFY_DB))), 3)
         except (TDengineError, AdminUnreachable) as e:
             problems = [f"show {VERIFY_DB}.vgroups failed after the rejoin: {e}"]
-        if not problems or time.monotonic() - t0 >= options.timeout:
-            break
-        time.sleep(options.poll)
+        return Pending("; ".join(problems), value=problems) if problems else problems
+
+    problems = wait.settle("vgroups whole after the rejoin", whole, deadline=deadline, poll=options.poll)
     f.problems += [f"after the rejoin: {p}" for p in problems]
     try:
-        f.rows_after = int(s.admin.query(f"select count(*) from {super_table(VERIFY_DB)}")[0]["count(*)"])
+        f.rows_after = int(s.admin.query(sql.count_rows(super_table(VERIFY_DB)))[0]["count(*)"])
     except (TDengineError, AdminUnreachable, IndexError, KeyError) as e:
         f.problems.append(f"count(*) after the failover failed: {e}")
 
@@ -221,10 +231,3 @@ def _judge(f: FailoverResult) -> None:
             f"{f.rows_before + f.acknowledged - f.rows_after} acknowledged write(s) lost: {f.rows_after} rows after "
             f"the failover, expected at least {f.rows_before} + {f.acknowledged}"
         )
-
-
-def _reconnect(s: execute.Session) -> None:
-    try:
-        s.reconnect()
-    except (MembershipError, OSError, RuntimeError):
-        pass  # no other pod ready yet: the next round tries again

@@ -10,8 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.membership.topology import ClusterState, Naming
-from components.verify.checks import STABLE, Vgroup, vnodes_per_dnode
+from components.tdengine.naming import Naming
+from components.tdengine.rows import ClusterState, Vgroup
+from components.verify.checks import STABLE, vnodes_per_dnode
 
 
 @dataclass(frozen=True)

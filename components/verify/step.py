@@ -16,8 +16,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from components.args import SETTINGS, ClusterArgs
-from components.verify import bench, command
+from components import live
+from components.args import ClusterArgs
+from components.settings import SETTINGS
+from components.tdengine.redact import scrub
+from components.verify import command
 from components.verify.report import format_report, summary
 
 ENV_SETTINGS = "TDENGINE_VERIFY_SETTINGS"
@@ -41,7 +44,7 @@ def main(
     env: Mapping[str, str] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
-    kube_factory: command.KubeFactory = command.default_kube,
+    kube_factory: command.KubeFactory = live.kube_for,
 ) -> int:
     argv = sys.argv[1:] if argv is None else argv
     env = os.environ if env is None else env
@@ -51,7 +54,7 @@ def main(
     secrets = [password, kubeconfig or ""]
 
     def progress(line: str) -> None:
-        print(f"[tdengine] verify: {bench.scrub(line, secrets)}", file=err, flush=True)
+        print(f"[tdengine] verify: {scrub(line, secrets)}", file=err, flush=True)
 
     try:
         if argv not in (["check"], ["drop"]):
@@ -64,11 +67,11 @@ def main(
         code, report = command.verify(
             args, password, kubeconfig=kubeconfig, options=options, kube_factory=kube_factory, progress=progress
         )
-        err.write(bench.scrub(format_report(report), secrets))
-        out.write(bench.scrub(json.dumps(summary(code, report), sort_keys=True), secrets) + "\n")
+        err.write(scrub(format_report(report), secrets))
+        out.write(scrub(json.dumps(summary(code, report), sort_keys=True), secrets) + "\n")
         return code
     except Exception as e:  # the last line of defence: never a traceback that could quote a secret
-        print(bench.scrub(f"verify step failed: {type(e).__name__}: {e}", secrets), file=err)
+        print(scrub(f"verify step failed: {type(e).__name__}: {e}", secrets), file=err)
         return command.FAILED
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from kubernetes import client, config
 
-from components.membership.kube_types import pod_ordinal
+from components.tdengine.naming import pod_ordinal
 from tests.sim import SimCluster, ops
 from tests.sim.entrypoint import Entrypoint
 from tests.sim.forward import Relay

@@ -13,7 +13,7 @@ from typing import Any
 
 from kubernetes import client, config, watch
 
-from components.membership.kube_types import pod_ordinal
+from components.tdengine.naming import pod_ordinal
 from tests.sim import SimCluster
 
 

@@ -1,7 +1,7 @@
 """TDengine 3.x cluster simulator for the membership provider's tests (taosAdapter REST + fake kube).
 
 It follows ../shared/reference/tdengine-admin.md (section 13, the real-cluster observations, wins) and
-replays the real transcript (tests/test_sim_replay.py). Where it departs, and why:
+replays the real transcript (tests/sim/test_sim_replay.py). Where it departs, and why:
 - a vgroup move adds the new member then removes the old one, one vgroup at a time (the transcript showed
   both new vnodes on the target first); the replay compares vnode counts for direction and range only;
 - a moved vgroup keeps its leader unless the leader leaves (which slot leads is not compared); the

@@ -1,11 +1,13 @@
 """A fake Kubernetes for one StatefulSet: pods, PVCs (with the taosd data dir on them), port-forward.
 
-Implements `components.membership.kube_types.KubeOps` in memory and adds the controls a test needs
+Implements `components.tdengine.kube_types.KubeOps` in memory and adds the controls a test needs
 (`scale`, `crash_pod`, `restart_pod`, `relay_forwards`, `cut_forwards`), and `kube_types.PodOps` for
 `verify`: `exec_in_pod` (taosBenchmark, see bench.py) and `delete_pod` (the StatefulSet recreates the pod
 on its PVC after `terminate_seconds`). It also records the data-safety
 violations only Kubernetes can commit: removing a pod whose dnode still holds vnodes (the seed's "common
 error 1") and deleting the PVC of a dnode that is still in the cluster.
+
+Over 300 lines: one fake Kubernetes, with the test controls and the violations it alone can see.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from components.membership.kube import KubeError
-from components.membership.kube_types import ExecResult, PodInfo, PvcInfo, pod_ordinal, pvc_ordinal
+from components.tdengine.errors import KubeError
+from components.tdengine.kube_types import ExecResult, PodInfo, PvcInfo
+from components.tdengine.naming import pod_ordinal, pvc_ordinal
 from tests.sim import bench
 from tests.sim.clock import Scheduler
 from tests.sim.entrypoint import Entrypoint

@@ -1,4 +1,4 @@
-"""A fake Kubernetes API server on 127.0.0.1, serving just what `membership.kube.KubernetesApi` uses.
+"""A fake Kubernetes API server on 127.0.0.1, serving just what `tdengine.kube.KubernetesApi` uses.
 
 Real Kubernetes JSON shapes, read from any `KubeOps` backend (`list_pods`, `list_pvcs`, `delete_pvc`) for
 the one namespace, StatefulSet and volumeClaimTemplates it was configured with:
@@ -15,6 +15,8 @@ Anything else is a 404 Status; a wrong bearer token is a 401 Status. `fail(path,
 an error Status (403 by default). `requests` records every request as (method, path without query).
 Other namespaces look empty, as a namespace without objects does on a real server. The backend's own
 `port_forward` is not used: a port-forward stream is bridged to the TCP address `target_for(pod, port)`.
+
+Over 300 lines: one HTTP server for every route the client uses, sharing its state and Status bodies.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from components.membership.kube_types import KubeOps, PodInfo, PvcInfo
+from components.tdengine.kube_types import KubeOps, PodInfo, PvcInfo
 
 from .kube_api_exec import serve_exec
 from .kube_api_ws import serve_port_forward

@@ -3,6 +3,8 @@
 Liveness is computed lazily from timestamps (`refresh`) under one lock shared with the fake
 Kubernetes side, so a dnode goes `ready`/`offline` exactly when the reference says it would, without
 a ticking thread. Statements that change the cluster live in `ops.py` and `trans.py`.
+
+Over 300 lines: the cluster's state and its liveness rules under one lock; splitting would split the lock.
 """
 
 from __future__ import annotations

@@ -1,0 +1,50 @@
+"""Takes one `plan.Step`: the statement its kind stands for, tolerating the answers a re-run may get (the
+change already made), with its progress line. The only place the membership runbook writes to TDengine.
+"""
+
+from __future__ import annotations
+
+from components.membership.plan import Step, StepKind
+from components.tdengine import sql
+from components.tdengine.errors import AdminTimeout, AdminUnreachable, ClusterError, TDengineError
+from components.tdengine.session import Session, execute_tolerating
+from components.tdengine.wait import Progress
+
+
+def take(s: Session, step: Step, progress: Progress, pod: str = "") -> None:
+    """Run `step` (not `done` or `wait`, which send nothing); `pod` names the departing pod it is for."""
+    if step.kind is StepKind.CREATE_DNODE:
+        progress(f"create dnode '{step.endpoint}' ({step.reason})")
+        execute_tolerating(s.admin, sql.create_dnode(step.endpoint), {sql.DNODE_ALREADY_EXISTS})
+    elif step.kind is StepKind.CREATE_MNODE:  # 'already exists' and 'cannot exceed 3': a re-run may find it done
+        progress(f"create mnode on dnode {step.dnode_id} ({step.endpoint})")
+        execute_tolerating(s.admin, sql.create_mnode(step.dnode_id), {sql.MNODE_ALREADY_EXISTS, sql.TOO_MANY_MNODES})
+    elif step.kind is StepKind.DROP_MNODE:
+        progress(f"{pod}: drop mnode on dnode {step.dnode_id} (moving it before the drain)")
+        execute_tolerating(s.admin, sql.drop_mnode(step.dnode_id), {sql.MNODE_NOT_THERE})
+    elif step.kind is StepKind.DROP_DNODE:
+        _drop_dnode(s, pod, step, progress)
+    else:
+        raise ValueError(f"step {step.kind} sends no statement")
+
+
+def _drop_dnode(s: Session, pod: str, step: Step, progress: Progress) -> None:
+    """`drop dnode` blocks while the vnodes move: a timeout or a "continues in the background" answer is not a
+    failure, the drain's wait decides (the dnode's row must go)."""
+    statement = sql.drop_dnode(step.dnode_id, step.force)
+    progress(f"{pod}: {statement}")
+    try:
+        s.admin.execute(statement)
+    except AdminTimeout:
+        progress(f"{pod}: {statement} still running after {s.conn.statement_timeout:g}s; polling")
+    except TDengineError as err:
+        if err.code in sql.CONTINUES_IN_BACKGROUND:
+            progress(f"{pod}: {err.message}; polling")
+        elif err.code not in (sql.DNODE_NOT_EXIST, sql.DNODE_IN_DROPPING):
+            raise ClusterError(
+                f"{statement} for {pod} failed: {err}; nothing else was changed for it. Fix: resolve what TDengine "
+                "names (a conflicting transaction: wait until 'show transactions' lists none), then re-run "
+                "`pulumi up`; it resumes from the cluster's state"
+            ) from err
+    except AdminUnreachable as err:
+        progress(f"{pod}: {statement}: {err}; polling")

@@ -1,0 +1,82 @@
+"""Pure: the pod-level parts of the StatefulSet (probes, preStop, securityContext, resources, spreading), each
+with why it departs from the seed (README, "Departures from the seed"). No Pulumi, no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.args import ClusterArgs
+
+
+def probe(**timing: int) -> dict[str, Any]:
+    """The image's `taos-check`: `taos --check` against the local taosd, failing on `0: unavailable` and
+    `4: exiting` (it passes `1: network ok`, `2: service ok`, `3: service degraded`); it has no other mode."""
+    return {"exec": {"command": ["taos-check"]}, **timing}
+
+
+def liveness(args: ClusterArgs) -> dict[str, Any]:
+    """Process-level: is taosd listening? A cluster-level check here would restart every pod at once when the
+    cluster itself is unwell (quorum lost, a leader election), the worst moment. The image's entrypoint keeps the
+    container running after taosd dies, so this probe is also what restarts a dead taosd."""
+    return {
+        "tcpSocket": {"port": args.server_port},
+        "initialDelaySeconds": 15,
+        "periodSeconds": 20,
+        "timeoutSeconds": 5,
+    }
+
+
+STOP_TAOSD = (
+    "pkill -TERM -x taosadapter; pkill -TERM -x taosd; while pgrep -x taosd >/dev/null; do sleep 1; done; exit 0"
+)
+"""preStop: the image's tini forwards SIGTERM only to its entrypoint script, whose exit then kills taosd with
+SIGKILL; so the hook stops taosd itself and waits until it has flushed and exited."""
+
+SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "privileged": False,
+    "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""The strictest the official image allows. It runs as root: its entrypoint writes /etc/hosts and /etc/localtime
+before starting taosd, which a non-root user cannot. Kept capabilities: file ownership and permission
+overrides, for data volumes a provisioner created with another owner; everything else (NET_RAW, SETUID, ...) is
+dropped."""
+
+
+def resources(args: ClusterArgs) -> dict[str, Any]:
+    requests = {k: v for k, v in (("cpu", args.cpu_request), ("memory", args.memory_request)) if v}
+    limits = {k: v for k, v in (("cpu", args.cpu_limit), ("memory", args.memory_limit)) if v}
+    return {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+
+
+def spread(args: ClusterArgs) -> list[dict[str, Any]]:
+    """One pod per zone first, so the 3 mnodes (pods 0-2) survive the loss of a zone where the cluster has
+    zones; hostname too, as a preference next to the anti-affinity."""
+    out = []
+    if args.zone_spread != "none":
+        mode = "DoNotSchedule" if args.zone_spread == "required" else "ScheduleAnyway"
+        out.append(_constraint(args, "topology.kubernetes.io/zone", mode))
+    if args.anti_affinity != "none":
+        out.append(_constraint(args, "kubernetes.io/hostname", "ScheduleAnyway"))
+    return out
+
+
+def _constraint(args: ClusterArgs, key: str, mode: str) -> dict[str, Any]:
+    return {
+        "maxSkew": 1,
+        "topologyKey": key,
+        "whenUnsatisfiable": mode,
+        "labelSelector": {"matchLabels": args.labels_selector},
+    }
+
+
+def affinity(args: ClusterArgs) -> dict[str, Any] | None:
+    term = {"labelSelector": {"matchLabels": args.labels_selector}, "topologyKey": "kubernetes.io/hostname"}
+    if args.anti_affinity == "required":
+        return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
+    if args.anti_affinity == "preferred":
+        weighted = {"weight": 100, "podAffinityTerm": term}
+        return {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [weighted]}}
+    return None

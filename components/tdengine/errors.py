@@ -1,0 +1,64 @@
+"""The error types of everything that talks to a TDengine cluster.
+
+`ClusterError` is the base of every error raised on purpose. `WaitTimedOut` means a wait ran out (its deadline,
+or no progress for its stall timeout): the cluster may still be converging, and a re-run resumes the wait. It
+carries what the wait last observed.
+"""
+
+from __future__ import annotations
+
+
+class ClusterError(Exception):
+    """Base class of every error raised on purpose while reading or changing a cluster."""
+
+
+class TDengineError(ClusterError):
+    """TDengine answered a statement with a non-zero `code` (HTTP 200 with `code`/`desc`)."""
+
+    def __init__(self, code: int, message: str, sql: str = "") -> None:
+        self.code = int(code)
+        self.message = message
+        self.sql = sql
+        where = f" (statement: {sql})" if sql else ""
+        super().__init__(f"TDengine error 0x{self.code:04X} ({self.code}): {message}{where}")
+
+
+class AdminUnreachable(ClusterError):
+    """taosAdapter could not be reached, or answered with an HTTP error status."""
+
+
+class AdminTimeout(AdminUnreachable):
+    """A request ran past the client timeout; the statement may still be running on the server."""
+
+
+class KubeError(ClusterError):
+    """The Kubernetes API refused or failed a call; `status` is the HTTP status (0: no HTTP answer)."""
+
+    def __init__(self, action: str, status: int, reason: str) -> None:
+        self.action = action
+        self.status = status
+        self.reason = reason
+        http = f"HTTP {status}: " if status else ""
+        super().__init__(f"Kubernetes API: {action} failed: {http}{reason}")
+
+
+class WaitTimedOut(ClusterError):
+    """A wait for the cluster ran past its deadline or stalled. `what` names the wait, `observed` is what its
+    last round saw (a dnode's status and vnodes, a transaction's stage, the unreachable adapter's error), and
+    `waited` the seconds it waited."""
+
+    def __init__(self, message: str, *, what: str = "", observed: str = "", waited: float = 0.0) -> None:
+        self.what = what
+        self.observed = observed
+        self.waited = waited
+        super().__init__(message)
+
+
+class RedactedCause(Exception):
+    """Stands in as the cause (`raise ... from RedactedCause(err, text)`) for a library error whose own text may
+    hold a secret: a TDengine answer quoting a password literal, an API error quoting request headers. It keeps
+    the error's type and a text the caller made safe."""
+
+    def __init__(self, err: BaseException, text: str) -> None:
+        self.type = f"{type(err).__module__}.{type(err).__name__}"
+        super().__init__(f"{self.type}: {text}")

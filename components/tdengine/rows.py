@@ -1,0 +1,237 @@
+"""Typed rows of `show dnodes` / `show mnodes` / `ins_databases` / `show transactions` / vgroups, and the
+topology they describe. Pure: parses the dict rows `AdminClient.query` returns.
+
+Statuses and roles stay the text TDengine sent (`dropping*` is `dropping` with the process down), and are
+judged through the enums below, never through bare strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from components.tdengine.naming import Naming
+
+
+class DnodeStatus(StrEnum):
+    """`show dnodes` status; a trailing `*` (e.g. `dropping*`) means the dnode's process is down."""
+
+    READY = "ready"
+    CREATING = "creating"
+    DROPPING = "dropping"
+    OFFLINE = "offline"
+
+
+ONLINE = frozenset({DnodeStatus.READY, DnodeStatus.CREATING, DnodeStatus.DROPPING})
+"""Heartbeating statuses, exactly as TDengine shows them (without the `*` of a down process)."""
+
+
+class Role(StrEnum):
+    """`show mnodes` role, and a vnode's role in `show <db>.vgroups` (`leader*` while it restores)."""
+
+    LEADER = "leader"
+    FOLLOWER = "follower"
+    CANDIDATE = "candidate"
+    LEARNER = "learner"
+    OFFLINE = "offline"
+
+
+SETTLED = frozenset({Role.LEADER, Role.FOLLOWER})
+
+
+@dataclass(frozen=True)
+class Dnode:
+    id: int
+    endpoint: str
+    vnodes: int
+    support_vnodes: int
+    status: str
+    note: str
+
+    @property
+    def fqdn(self) -> str:
+        return self.endpoint.rsplit(":", 1)[0].lower()
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == DnodeStatus.READY
+
+    @property
+    def is_dropping(self) -> bool:
+        return self.status.startswith(DnodeStatus.DROPPING)
+
+    @property
+    def is_creating(self) -> bool:
+        return self.status.startswith(DnodeStatus.CREATING)
+
+    @property
+    def is_online(self) -> bool:
+        """Heartbeating: `ready`, `creating` or `dropping` without the `*` of a down process."""
+        return self.status in ONLINE
+
+
+@dataclass(frozen=True)
+class Mnode:
+    id: int
+    endpoint: str
+    role: str
+    status: str
+
+    @property
+    def fqdn(self) -> str:
+        return self.endpoint.rsplit(":", 1)[0].lower()
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == Role.LEADER
+
+    @property
+    def is_settled(self) -> bool:
+        return self.role in SETTLED
+
+
+@dataclass(frozen=True)
+class Database:
+    name: str
+    replica: int | None
+
+
+@dataclass(frozen=True)
+class Transaction:
+    id: int
+    stage: str
+    oper: str
+    failed_times: int
+    last_action_info: str
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    dnodes: tuple[Dnode, ...]
+    mnodes: tuple[Mnode, ...]
+    databases: tuple[Database, ...]
+    transactions: tuple[Transaction, ...]
+
+    def dnode_of(self, fqdn: str) -> Dnode | None:
+        return next((d for d in self.dnodes if d.fqdn == fqdn.lower()), None)
+
+    def mnode_on(self, dnode: Dnode) -> Mnode | None:
+        return next((m for m in self.mnodes if m.id == dnode.id or m.fqdn == dnode.fqdn), None)
+
+    @property
+    def leader(self) -> Mnode | None:
+        return next((m for m in self.mnodes if m.is_leader), None)
+
+    @property
+    def max_replica(self) -> Database | None:
+        user_dbs = [d for d in self.databases if d.replica is not None]
+        return max(user_dbs, key=lambda d: d.replica or 0, default=None)
+
+
+def _int(value: Any) -> int:
+    return int(value) if value is not None else 0
+
+
+def parse_state(
+    dnodes: list[dict[str, Any]],
+    mnodes: list[dict[str, Any]],
+    databases: list[dict[str, Any]],
+    transactions: list[dict[str, Any]],
+) -> ClusterState:
+    return ClusterState(
+        dnodes=tuple(
+            Dnode(
+                _int(r["id"]),
+                str(r["endpoint"]),
+                _int(r["vnodes"]),
+                _int(r["support_vnodes"]),
+                str(r["status"]),
+                str(r.get("note") or ""),
+            )
+            for r in dnodes
+        ),
+        mnodes=tuple(Mnode(_int(r["id"]), str(r["endpoint"]), str(r["role"]), str(r["status"])) for r in mnodes),
+        databases=tuple(
+            Database(str(r["name"]), None if r.get("replica") is None else int(r["replica"])) for r in databases
+        ),
+        transactions=tuple(
+            Transaction(
+                _int(r["id"]),
+                str(r.get("stage") or ""),
+                str(r.get("oper") or ""),
+                _int(r.get("failed_times")),
+                str(r.get("last_action_info") or ""),
+            )
+            for r in transactions
+        ),
+    )
+
+
+def topology(state: ClusterState, naming: Naming) -> dict[str, Any]:
+    """The live topology as plain values: ClusterMembership's `topology` output and `status`'s live view."""
+    return {
+        "dnodes": [
+            {"pod": naming.pod_of(d) or "", "id": d.id, "endpoint": d.endpoint, "status": d.status, "vnodes": d.vnodes}
+            for d in state.dnodes
+        ],
+        "mnodes": [{"id": m.id, "endpoint": m.endpoint, "role": m.role, "status": m.status} for m in state.mnodes],
+    }
+
+
+# -- vgroups -----------------------------------------------------------------------------------------------------
+_DOWN = frozenset({Role.OFFLINE, DnodeStatus.DROPPING, "error", ""})
+
+
+@dataclass(frozen=True)
+class Member:
+    """One replica (vnode) of a vgroup: `vN_dnode` / `vN_status` of `show <db>.vgroups`."""
+
+    dnode_id: int
+    status: str
+
+    @property
+    def role(self) -> str:
+        """The status without the `*`/`**` TDengine appends to a leader that is still restoring."""
+        return self.status.rstrip("*")
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == Role.LEADER
+
+    @property
+    def is_up(self) -> bool:
+        return self.role not in _DOWN
+
+
+@dataclass(frozen=True)
+class Vgroup:
+    id: int
+    db: str
+    members: tuple[Member, ...]
+
+    @property
+    def voters(self) -> tuple[Member, ...]:
+        """Members without a `learner` (a 4th member while a vgroup moves)."""
+        return tuple(m for m in self.members if m.role != Role.LEARNER)
+
+    @property
+    def leader(self) -> Member | None:
+        return next((m for m in self.members if m.is_leader), None)
+
+    def describe(self) -> str:
+        return ", ".join(f"dnode {m.dnode_id} {m.status}" for m in self.members)
+
+
+def parse_vgroups(rows: Iterable[dict[str, Any]]) -> tuple[Vgroup, ...]:
+    """`show <db>.vgroups` / `information_schema.ins_vgroups` rows; unused slots (NULL) are skipped."""
+    out = []
+    for r in rows:
+        members = tuple(
+            Member(int(r[f"v{n}_dnode"]), str(r.get(f"v{n}_status") or ""))
+            for n in range(1, 5)
+            if r.get(f"v{n}_dnode") is not None
+        )
+        out.append(Vgroup(int(r["vgroup_id"]), str(r.get("db_name") or ""), members))
+    return tuple(sorted(out, key=lambda v: v.id))

@@ -1,0 +1,82 @@
+"""The statements this project sends and the TDengine error codes it acts on. Pure.
+
+One statement per request (taosAdapter ignores everything after the first `;`), so every builder returns one.
+Codes are the low 16 bits of TDengine's error numbers (`taoserror.h`), as `rest.AdminClient` raises them.
+"""
+
+from __future__ import annotations
+
+from components.tdengine.errors import ClusterError
+
+# -- error codes -------------------------------------------------------------------------------------------------
+AUTH_FAILURE = 855
+DNODE_ALREADY_EXISTS = 816
+DNODE_NOT_EXIST = 817
+MNODE_ALREADY_EXISTS = 928
+MNODE_NOT_THERE = 929
+TOO_MANY_MNODES = 937
+DNODE_IN_DROPPING = 953
+CONTINUES_IN_BACKGROUND = frozenset({981, 983, 991})
+"""`drop dnode` answers that mean "running on in the background": keep waiting for the row to go."""
+
+# -- reads -------------------------------------------------------------------------------------------------------
+DNODES = "show dnodes"
+MNODES = "show mnodes"
+DATABASES = "select name, `replica` from information_schema.ins_databases"
+TRANSACTIONS = "show transactions"
+VGROUPS = "select * from information_schema.ins_vgroups"
+SHOW_DATABASES = "show databases"
+
+
+def show_vgroups(database: str) -> str:
+    return f"show {database}.vgroups"
+
+
+def count_rows(table: str) -> str:
+    return f"select count(*) from {table}"
+
+
+def tables_of(database: str) -> str:
+    return f"select table_name, vgroup_id from information_schema.ins_tables where db_name = '{database}'"
+
+
+# -- changes -----------------------------------------------------------------------------------------------------
+def create_dnode(endpoint: str) -> str:
+    return f"create dnode '{endpoint}'"
+
+
+def drop_dnode(dnode_id: int, force: bool = False) -> str:
+    return f"drop dnode {dnode_id}" + (" force" if force else "")
+
+
+def create_mnode(dnode_id: int) -> str:
+    return f"create mnode on dnode {dnode_id}"
+
+
+def drop_mnode(dnode_id: int) -> str:
+    return f"drop mnode on dnode {dnode_id}"
+
+
+def drop_database(database: str) -> str:
+    return f"drop database if exists {database}"
+
+
+def insert_now(table: str) -> str:
+    return f"insert into {table} (ts) values (now)"
+
+
+_FORBIDDEN = "'\"`\\"
+
+
+def alter_root_password(password: str) -> str:
+    """`alter user root pass '<password>'` (sql.y: `ALTER USER user_name PASS NK_STRING`).
+
+    TDengine accepts no quote, backquote, backslash or whitespace in a password (tdengine-admin.md §7), so
+    instead of escaping such a character into a literal the server would refuse anyway, refuse it here."""
+    if not password or any(c in _FORBIDDEN or c.isspace() or not c.isprintable() for c in password):
+        raise ClusterError(
+            "rootPassword: <secret> contains a character TDengine does not accept in a password (quotes, "
+            "backquote, backslash, whitespace). Nothing was changed. Fix: choose a password of letters, digits "
+            "and !@#$%^&*()-_+=[]{}:;><?|~,. and re-run"
+        )
+    return f"alter user root pass '{password}'"
