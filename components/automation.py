@@ -107,11 +107,21 @@ StackFactory = Callable[[StackTarget, Callable[[], None] | None, auto.LocalWorks
 
 
 def host_environment(
-    base: Mapping[str, str], python: str = sys.executable, root: Path = PROJECT_ROOT
+    base: Mapping[str, str],
+    python: str = sys.executable,
+    root: Path = PROJECT_ROOT,
+    in_virtualenv: bool = sys.prefix != sys.base_prefix,
 ) -> dict[str, str]:
-    """Environment that lets the dynamic-provider host unpickle our providers wherever the CLI starts it."""
+    """Environment that lets the dynamic-provider host unpickle our providers wherever the CLI starts it.
+
+    The interpreter is named only outside a virtualenv: inside one, the runtime's `virtualenv` option (ours for
+    an inline program, Pulumi.yaml's for a local one) already picks it, and a language host of before 3.100
+    joins `PULUMI_PYTHON_CMD` onto that virtualenv's bin folder (seen in the end-to-end tier)."""
     existing = [p for p in base.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(root)]
-    return {"PYTHONPATH": os.pathsep.join([str(root), *existing]), "PULUMI_PYTHON_CMD": python}
+    env = {"PYTHONPATH": os.pathsep.join([str(root), *existing])}
+    if not in_virtualenv:
+        env["PULUMI_PYTHON_CMD"] = python
+    return env
 
 
 def cli_environment(target: StackTarget, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -95,19 +95,13 @@ class TDengineCluster(pulumi.ComponentResource):
         )
 
     def _namespace(self, opts: pulumi.ResourceOptions) -> pulumi.Resource:
-        """The namespace, through a provider that adopts an existing one: a destroy that keeps the data keeps the
-        namespace too (`retain_on_delete`, else Kubernetes' namespace controller deletes the PVCs with it), and
-        the next `up` must take that namespace back instead of failing with AlreadyExists."""
-        a = self.args
-        adopting = k8s.Provider(
-            f"{self._name}-namespace-provider",
-            kubeconfig=pulumi.Output.secret(a.kubeconfig) if a.kubeconfig else None,
-            context=a.kube_context or None,
-            upsert_existing_objects=True,
-            opts=opts,
-        )
-        keep = pulumi.ResourceOptions(provider=adopting, retain_on_delete=not a.delete_data_on_destroy)
-        return self._object("ns", manifests.namespace(a), pulumi.ResourceOptions.merge(opts, keep))
+        """A destroy that keeps the data keeps the namespace too (`retain_on_delete`): deleting a namespace makes
+        Kubernetes' namespace controller delete the PVCs in it. The next `up` takes the kept namespace back:
+        the pinned pulumi-kubernetes creates objects by server-side apply, which adopts an existing one (from
+        4.29 on, a create refuses an existing object unless the provider sets `upsertExistingObjects`; the
+        end-to-end test of a destroy and a new `up` fails if an upgrade brings that in unnoticed)."""
+        keep = pulumi.ResourceOptions(retain_on_delete=not self.args.delete_data_on_destroy)
+        return self._object("ns", manifests.namespace(self.args), pulumi.ResourceOptions.merge(opts, keep))
 
     def _root_password(self, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
         """The configured password as a secret, or a generated one that meets TDengine's strong rule."""

@@ -20,20 +20,26 @@ provider that does not accept secrets, pulumi#13260) and the resources list it i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from components.membership import auth, converge, retained, scale_in
+from components.membership import retained
 from components.membership.plan import preflight_size
 from components.membership.props import IDENTITY_INPUTS, SECRET_INPUTS, MembershipProps
 from components.tdengine.errors import ClusterError
 from components.tdengine.kube_types import KubeOps
 from components.tdengine.rows import topology
-from components.tdengine.session import default_kube, session
 from components.tdengine.wait import Deadline, stderr_progress
+
+if TYPE_CHECKING:
+    from components.membership import auth
+
+# The runbook (auth, converge, scale_in) and the session (REST client, requests, taosrest) are imported where
+# create, update and delete run them: `pulumi preview` loads this module in the program and in the provider
+# host only for check and diff, and pays for neither (docs/benchmarks.md, preview).
 
 SECRET_PROPS = SECRET_INPUTS
 NEVER_OUTPUT = ("kubeconfig",)
@@ -43,6 +49,8 @@ COMPUTED = ("drained", "topology", "kubeconfigSet")
 
 
 def kube_for(props: MembershipProps) -> KubeOps:
+    from components.tdengine.session import default_kube
+
     return default_kube(props.kubeconfig, props.kube_context)
 
 
@@ -106,6 +114,9 @@ class DnodeDecommissionProvider(_MembershipProvider):
         members = list(p.members)
         grow = len(members) - len(old_members)
         preflight_size(len(members), p.options, "scale-up" if grow > 0 else "scale-down" if grow < 0 else "update")
+        from components.membership import auth, scale_in
+        from components.tdengine.session import session
+
         kube = KUBE_FACTORY(p)
         drained: list[str] = []
         with session(p.connection(), kube, members) as s:
@@ -175,6 +186,9 @@ class ClusterMembershipProvider(_MembershipProvider):
     def _converge(
         self, p: MembershipProps, props: dict[str, Any], previous: str | None, kept: bool = False
     ) -> dict[str, Any]:
+        from components.membership import auth, converge, scale_in
+        from components.tdengine.session import session
+
         kube = KUBE_FACTORY(p)
         members, templates = list(p.members), list(p.templates)
 

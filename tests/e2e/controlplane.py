@@ -54,7 +54,7 @@ class ControlPlane:
     workdir: Path
     nodes: int = 3
     volumes: int = 12
-    volume_size: str = "5Gi"
+    volume_size: str = "20Gi"
     crds: list[Path] = field(default_factory=list)
     """CustomResourceDefinitions to install before kwok starts (kwok's own, for `--enable-crds`)."""
     kwok_flags: list[str] = field(default_factory=list)
@@ -224,7 +224,7 @@ class ControlPlane:
         storage_class = {
             "apiVersion": "storage.k8s.io/v1",
             "kind": "StorageClass",
-            "metadata": {"name": "standard"},
+            "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
             "provisioner": "kubernetes.io/no-provisioner",
             "volumeBindingMode": "Immediate",
             "allowVolumeExpansion": True,
@@ -320,7 +320,7 @@ def _kwok_argv(kubeconfig: str) -> list[str]:
         "--node-ip", "127.0.0.1",
         "--node-port", str(port),
         "--server-address", f"127.0.0.1:{port}",
-        "--config", str(E2E_DIR / "kwok" / "stages.yaml"),
+        "--config", str(E2E_DIR / "share" / "kwok" / "stages.yaml"),
     ]  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import requests
 from kubernetes import client, config
 
 from tests.e2e.controlplane import BIN, E2E_DIR, ROOT, ControlPlane, require_tools
@@ -38,22 +39,25 @@ NAMESPACE = "tdengine-test"
 STATEFULSET = "tdengine"
 STAND_INS = ROOT / "tests" / "e2e" / "bin"
 KWOK_CRDS = ("kwok.x-k8s.io_portforwards.yaml",)
+KWOK_SHARE = E2E_DIR / "share" / "kwok"
+"""kwok's stage and CRD files, copied from its module by scripts/e2e-tools."""
 
 
 def require_e2e_tools() -> None:
     require_tools()
     require_tools(PULUMI_TOOLS)
-    missing = [c for c in KWOK_CRDS if not (E2E_DIR / "kwok" / c).is_file()]
-    if missing or not (E2E_DIR / "kwok" / "stages.yaml").is_file():
+    missing = [c for c in KWOK_CRDS if not (KWOK_SHARE / c).is_file()]
+    if missing or not (KWOK_SHARE / "stages.yaml").is_file():
         from tests.e2e.controlplane import ToolsMissing
 
-        raise ToolsMissing(f"kwok's stages and CRDs are not in {E2E_DIR / 'kwok'}: run scripts/e2e-tools")
+        raise ToolsMissing(f"kwok's stages and CRDs are not in {KWOK_SHARE}: run scripts/e2e-tools")
 
 
 @dataclass
 class E2ECluster:
     workdir: Path
     migration_seconds: float = 0.3
+    namespace: str = NAMESPACE
     sim: SimCluster = field(init=False)
     plane: ControlPlane = field(init=False)
     kubelet: SimKubelet = field(init=False)
@@ -63,7 +67,7 @@ class E2ECluster:
     def start(self) -> E2ECluster:
         require_e2e_tools()
         self.sim = SimCluster(
-            namespace=NAMESPACE,
+            namespace=self.namespace,
             statefulset=STATEFULSET,
             migration_seconds=self.migration_seconds,
             heartbeat_seconds=0.2,
@@ -73,13 +77,13 @@ class E2ECluster:
         try:
             self._exec = ExecEndpoint(self.sim).start()
             self._write_kwok_config()
-            self.plane = ControlPlane(self.workdir / "cluster", crds=[E2E_DIR / "kwok" / c for c in KWOK_CRDS])
+            self.plane = ControlPlane(self.workdir / "cluster", crds=[KWOK_SHARE / c for c in KWOK_CRDS])
             self.plane.kwok_flags = ["--enable-crds=PortForward", "--config", str(self.workdir / "kwok-exec.yaml")]
             self.plane.start()
             api = config.new_client_from_config(str(self.plane.kubeconfig), persist_config=False)
             self._objects = client.CustomObjectsApi(api)
             self.kubelet = SimKubelet(
-                self.sim, str(self.plane.kubeconfig), NAMESPACE, STATEFULSET, on_adapter=self._adapter
+                self.sim, str(self.plane.kubeconfig), self.namespace, STATEFULSET, on_adapter=self._adapter
             ).start()
             self.project = PulumiProject(self.workdir, self.plane.kubeconfig)
         except BaseException:
@@ -99,9 +103,24 @@ class E2ECluster:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def exec_calls(self) -> list[list[str]]:
+        """The arguments of every taosBenchmark run in a pod (its password shown as -p<redacted>)."""
+        return list(self._exec.calls)
+
+    def sql(self, password: str, statement: str) -> list[list[Any]]:
+        """One statement straight to the simulator's REST (not through a pod): for assertions only."""
+        answer = requests.post(f"{self.sim.url}/rest/sql", data=statement, auth=("root", password), timeout=10).json()
+        if answer["code"] != 0:
+            raise AssertionError(f"{statement}: {answer}")
+        return list(answer["data"])
+
     def logs(self) -> str:
         kubelet_errors = "\n".join(self.kubelet.errors[-10:]) if hasattr(self, "kubelet") else ""
-        return f"{self.plane.logs()}\n--- sim-kubelet errors:\n{kubelet_errors}"
+        last = self.project.runs[-1].log if hasattr(self, "project") and self.project.runs else None
+        return (
+            f"{self.plane.logs(lines=6)}\n--- sim-kubelet errors:\n{kubelet_errors}\n"
+            f"--- the last pulumi run: {last}\n--- all logs: {self.workdir}"
+        )
 
     # -- wiring ----------------------------------------------------------------------------------------
     def _write_kwok_config(self) -> None:
@@ -135,22 +154,22 @@ class E2ECluster:
         with self._lock:
             try:
                 if port is None:
-                    self._objects.delete_namespaced_custom_object(group, version, NAMESPACE, plural, pod)
+                    self._objects.delete_namespaced_custom_object(group, version, self.namespace, plural, pod)
                     return
                 body: dict[str, Any] = {
                     "apiVersion": f"{group}/{version}",
                     "kind": "PortForward",
-                    "metadata": {"name": pod, "namespace": NAMESPACE},
+                    "metadata": {"name": pod, "namespace": self.namespace},
                     "spec": {"forwards": [{"ports": [6041], "target": {"address": "127.0.0.1", "port": port}}]},
                 }
                 try:
-                    self._objects.create_namespaced_custom_object(group, version, NAMESPACE, plural, body)
+                    self._objects.create_namespaced_custom_object(group, version, self.namespace, plural, body)
                 except client.ApiException as e:
                     if e.status != 409:
                         raise
-                    current = self._objects.get_namespaced_custom_object(group, version, NAMESPACE, plural, pod)
+                    current = self._objects.get_namespaced_custom_object(group, version, self.namespace, plural, pod)
                     body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-                    self._objects.replace_namespaced_custom_object(group, version, NAMESPACE, plural, pod, body)
+                    self._objects.replace_namespaced_custom_object(group, version, self.namespace, plural, pod, body)
             except client.ApiException as e:
                 if e.status != 404:  # the namespace is gone with the pod: nothing to forward any more
                     self.kubelet.errors.append(f"PortForward {pod}: {e.status} {e.reason}")

@@ -7,6 +7,7 @@ directory so a failed test can show them.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -14,6 +15,14 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """A safety net under `stop`: the kernel sends SIGKILL to the process when the test process dies, even by
+    SIGKILL (a CI timeout), so no control plane outlives its test run."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -48,6 +57,7 @@ class Proc:
                 stdin=subprocess.DEVNULL,
                 env=self.env,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         return self
 

@@ -67,7 +67,7 @@ class PulumiProject:
         self.home.mkdir(exist_ok=True)
         plugins = self.home / "plugins"
         if not plugins.exists():
-            plugins.symlink_to(E2E_DIR / "pulumi-home" / "plugins")
+            plugins.symlink_to(Path(os.environ.get("E2E_PLUGINS", E2E_DIR / "pulumi-home" / "plugins")))
 
     # -- environment -----------------------------------------------------------------------------------
     def env(self, **extra: str) -> dict[str, str]:
@@ -108,6 +108,20 @@ class PulumiProject:
         run = Run(list(args), done.returncode, done.stdout, done.stderr, time.monotonic() - t0, log)
         self.runs.append(run)
         return run
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """`pulumi ARGS` in the background (its own process group), stdout and stderr merged, line by line."""
+        return subprocess.Popen(
+            [str(BIN / "pulumi"), *args, "--non-interactive"],
+            cwd=self.dir,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
 
     def init(self, config: dict[str, str], secrets: dict[str, str] | None = None) -> None:
         self.pulumi("stack", "init", self.stack).check()

@@ -53,7 +53,7 @@ def test_preview_of_a_new_stack_creates_nothing_and_sends_no_sql(e2e: E2ECluster
     e2e.project.init(STACK)
     requests = len(e2e.sim.requests)
     run = e2e.project.preview().check()
-    assert re.search(r"\+ 12 to create", run.stdout), run.stdout
+    assert re.search(r"\+ 11 to create", run.stdout), run.stdout
     for resource in ("tdengine-decommission", "tdengine-membership", "tdengine-sts", "tdengine-ns"):
         assert resource in run.stdout
     assert len(e2e.sim.requests) == requests
@@ -62,7 +62,7 @@ def test_preview_of_a_new_stack_creates_nothing_and_sends_no_sql(e2e: E2ECluster
 
 def test_up_creates_everything_and_converges(e2e: E2ECluster, watcher: ApiWatcher) -> None:
     run = e2e.project.up().check()
-    assert "+ 12 created" in run.stdout
+    assert "+ 11 created" in run.stdout
     sts = e2e.plane.get("statefulset", STATEFULSET, "-n", NAMESPACE)
     assert sts["status"]["readyReplicas"] == 3
     kinds = e2e.plane.kubectl("get", "secret,configmap,service,pdb,statefulset", "-n", NAMESPACE, "-o", "name")
@@ -92,3 +92,108 @@ def test_the_root_password_is_only_ciphertext_in_state_and_output(e2e: E2ECluste
     state = json.loads(export)["deployment"]["resources"]
     secret_outputs = next(r for r in state if r["type"].endswith("ClusterMembership"))["outputs"]["rootPassword"]
     assert set(secret_outputs) == {"4dabf18193072939515e22adb298388d", "ciphertext"}
+
+
+def test_preview_diff_shows_the_members_change_and_sends_no_sql(e2e: E2ECluster) -> None:
+    requests = len(e2e.sim.requests)
+    e2e.project.set("replicas", "4")
+    grow = e2e.project.preview("--diff").check().stdout
+    assert re.search(r"~ members\s*:\s*\[", grow) or "members" in grow, grow
+    assert '+ [3]: "tdengine-3"' in grow
+    assert "replicas: 3 => 4" in grow or re.search(r"replicas\s*:\s*3\s*=>\s*4", grow), grow
+    e2e.project.set("replicas", "2")
+    e2e.project.set("allowFewerThanThreeDnodes", "true")
+    shrink = e2e.project.preview("--diff").check().stdout
+    assert '- [2]: "tdengine-2"' in shrink
+    e2e.project.set("replicas", "3")
+    e2e.project.pulumi("config", "rm", "allowFewerThanThreeDnodes").check()
+    assert len(e2e.sim.requests) == requests  # preview ran Check and Diff only: no SQL, no port-forward
+    assert sts_replicas(e2e) == 3
+
+
+def test_the_seed_sequence_3_4_3_4(e2e: E2ECluster, watcher: ApiWatcher) -> None:
+    e2e.sim.create_database("app", replica=3, vgroups=2)
+    e2e.project.set("replicas", "4")
+    e2e.project.up().check()
+    first_id = members(e2e)["tdengine-3"]
+    first_volume = pvcs(e2e)["taosdata-tdengine-3"]
+    assert len(topology(e2e)["mnodes"]) == 3
+
+    e2e.project.set("replicas", "3")
+    run = e2e.project.up().check()
+    assert f"drop dnode {first_id}" in e2e.sim.mutations()
+    assert "tdengine-3" not in members(e2e) and sts_replicas(e2e) == 3
+    assert "taosdata-tdengine-3" not in pvcs(e2e)  # the released volume, deleted after the scale-in
+    assert "delete PVC taosdata-tdengine-3" in run.output
+
+    e2e.project.set("replicas", "4")
+    e2e.project.up().check()
+    second_id = members(e2e)["tdengine-3"]
+    assert second_id > first_id  # a new dnode: ids are never reused
+    assert pvcs(e2e)["taosdata-tdengine-3"] != first_volume  # on a fresh volume
+    assert {d["pod"]: d["status"] for d in topology(e2e)["dnodes"]}["tdengine-3"] == "ready"
+
+    e2e.project.set("replicas", "3")  # back to the stack's size for the rest of the story
+    e2e.project.up().check()
+    shrinks = [e for e in watcher.events if e.what.startswith("replicas")]
+    assert [e.what for e in shrinks] == ["replicas 4 -> 3", "replicas 4 -> 3"]
+    assert [e.what for e in watcher.events if e.what.startswith("pod")] == ["pod tdengine-3 deleted"] * 2
+    assert watcher.violations() == [] and e2e.sim.violations == []
+
+
+def test_a_scale_in_below_a_database_replica_is_refused_before_anything_changes(e2e: E2ECluster) -> None:
+    e2e.project.set("replicas", "2")
+    e2e.project.set("allowFewerThanThreeDnodes", "true")
+    mutations = len(e2e.sim.mutations())
+    run = e2e.project.up()
+    assert run.code != 0
+    assert "database app has replica 3" in run.output or "app" in run.output, run.output
+    assert "Nothing was changed" in run.output
+    assert sts_replicas(e2e) == 3 and len(members(e2e)) == 3
+    assert e2e.sim.mutations()[mutations:] == []
+    e2e.project.set("replicas", "3")
+    e2e.project.pulumi("config", "rm", "allowFewerThanThreeDnodes").check()
+    e2e.project.up().check()
+
+
+def test_refresh_of_a_converged_stack_changes_nothing(e2e: E2ECluster) -> None:
+    run = e2e.project.pulumi("refresh", "--yes", "--skip-preview").check()
+    assert "~ " not in run.stdout.split("Resources:")[-1], run.stdout
+    preview = e2e.project.pulumi("preview", "--expect-no-changes")
+    assert preview.code == 0, preview.output
+
+
+def test_destroy_keeps_the_data_and_the_next_up_finds_it(e2e: E2ECluster, watcher: ApiWatcher) -> None:
+    before = members(e2e)
+    volumes = pvcs(e2e)
+    run = e2e.project.pulumi("destroy", "--yes", "--skip-preview").check()
+    assert "destroy kept the data (deleteDataOnDestroy is false): namespace tdengine-test (retained)" in run.output
+    assert "kubectl delete namespace tdengine-test" in run.output
+    e2e.plane.wait("the pods to be gone", lambda: not e2e.plane.get("pods", "-n", NAMESPACE)["items"], 60)
+    assert pvcs(e2e) == volumes  # the namespace controller is real: the namespace was kept, so the PVCs too
+    assert e2e.plane.get("namespace", NAMESPACE)["status"]["phase"] == "Active"
+    kept = e2e.plane.get("secret", f"{STATEFULSET}-root-kept", "-n", NAMESPACE)
+    assert set(kept["data"]) == {"TAOS_ROOT_PASSWORD"}
+
+    e2e.project.pulumi("stack", "rm", "--yes", "--force").check()  # a new stack: its own generated password
+    e2e.project.init(STACK)
+    run = e2e.project.up().check()
+    assert "changing it to the configured rootPassword" in run.output
+    assert members(e2e) == before and "app" in {v["db"] for v in e2e.sim.vgroups()}
+    assert pvcs(e2e) == volumes
+    assert f"{STATEFULSET}-root-kept" not in e2e.plane.kubectl("get", "secrets", "-n", NAMESPACE)
+    assert e2e.sim.password == e2e.project.outputs(show_secrets=True)["rootPassword"]
+    assert watcher.violations() == [] and e2e.sim.violations == []
+
+
+def test_destroy_with_delete_data_on_destroy_removes_everything(e2e: E2ECluster) -> None:
+    e2e.project.set("deleteDataOnDestroy", "true")
+    e2e.project.up().check()  # records the setting (and the namespace's retainOnDelete) in the state
+    run = e2e.project.pulumi("destroy", "--yes", "--skip-preview").check()
+    assert "deleteDataOnDestroy: delete PVC taosdata-tdengine-0" in run.output
+    e2e.plane.wait(
+        "the namespace to be gone",
+        lambda: NAMESPACE not in {n["metadata"]["name"] for n in e2e.plane.get("namespaces")["items"]},
+        120,
+    )
+    assert e2e.sim.violations == []

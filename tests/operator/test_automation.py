@@ -126,7 +126,7 @@ def test_inline_workspace_makes_the_provider_importable_and_carries_backend_and_
     assert inline is automation.inline_program and opts.work_dir is None
     env = dict(opts.env_vars or {})
     assert env["PYTHONPATH"].split(os.pathsep) == [str(PROJECT_ROOT), "/opt/site"]
-    assert env["PULUMI_PYTHON_CMD"] == sys.executable
+    assert env.get("PULUMI_PYTHON_CMD") == (None if sys.prefix != sys.base_prefix else sys.executable)
     assert env["PULUMI_BACKEND_URL"] == "file:///srv/state"
     assert env["PULUMI_CONFIG_PASSPHRASE"] == "correct horse" and env["PULUMI_ACCESS_TOKEN"] == "tok"
     assert opts.secrets_provider == "passphrase"
@@ -147,8 +147,11 @@ def test_local_program_workspace_uses_the_project_and_never_rewrites_its_pulumi_
 
 
 def test_host_environment_puts_the_project_first_once():
-    env = host_environment({"PYTHONPATH": os.pathsep.join(["/a", str(PROJECT_ROOT), "/b"])}, python="/py")
+    base = {"PYTHONPATH": os.pathsep.join(["/a", str(PROJECT_ROOT), "/b"])}
+    env = host_environment(base, python="/py", in_virtualenv=False)
     assert env == {"PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), "/a", "/b"]), "PULUMI_PYTHON_CMD": "/py"}
+    # in a virtualenv, the runtime's virtualenv option names the interpreter: nothing to add
+    assert host_environment(base, python="/py", in_virtualenv=True) == {"PYTHONPATH": env["PYTHONPATH"]}
 
 
 def _check_with_host(env: dict[str, str], cwd: Path, python: str = sys.executable) -> str:
@@ -165,7 +168,7 @@ def _check_with_host(env: dict[str, str], cwd: Path, python: str = sys.executabl
 def test_the_provider_host_imports_our_providers_from_a_temporary_work_dir_only_with_our_environment(tmp_path):
     bare = {"PYTHONPATH": ""}  # what an inline program's host sees without our environment (cwd = a temp dir)
     assert "No module named 'components'" in _check_with_host(bare, tmp_path)
-    env = host_environment({})
+    env = host_environment({}, in_virtualenv=False)
     assert _check_with_host(env, tmp_path, python=env["PULUMI_PYTHON_CMD"]) == ""
 
 

@@ -12,7 +12,6 @@ from tests.harness import GENERATED_PASSWORD, run_program, stack_config
 
 COMPONENT = "tdengine:index:Cluster"
 CHILD_TYPES = {
-    "pulumi:providers:kubernetes",
     "kubernetes:core/v1:Namespace",
     "kubernetes:core/v1:Secret",
     "kubernetes:core/v1:ConfigMap",
@@ -44,7 +43,6 @@ def test_component_and_children(dev):
     assert {r.type for r in children} == CHILD_TYPES
     assert sorted(r.name for r in children) == sorted(
         [
-            "tdengine-namespace-provider",
             "tdengine-ns",
             "tdengine-root",
             "tdengine-taoscfg",
@@ -133,22 +131,19 @@ def test_configured_password_is_used_as_a_secret_and_nothing_is_generated():
 def test_kube_context_creates_an_explicit_provider_used_by_the_children():
     config = {**stack_config("dev"), "tdengine:kubeContext": "prod-east"}
     monitor = run_program(config).monitor
-    providers = {r.name: r for r in monitor.of_type("pulumi:providers:kubernetes")}
-    assert providers["kubernetes"].inputs["context"] == "prod-east"
-    assert monitor.one("kubernetes:apps/v1:StatefulSet").provider.startswith(providers["kubernetes"].urn)
-    # the namespace's own provider (it adopts a kept namespace) goes to the same cluster
-    assert providers["tdengine-namespace-provider"].inputs["context"] == "prod-east"
+    provider = monitor.one("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "prod-east"
+    for kind in ("kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:Namespace"):
+        assert monitor.one(kind).provider.startswith(provider.urn), kind
 
 
 def test_destroy_keeps_the_namespace_with_the_data_unless_delete_data_on_destroy(dev):
     namespace = dev.one("kubernetes:core/v1:Namespace")
     assert namespace.retain_on_delete is True  # else the namespace controller deletes the PVCs with it
-    adopting = next(r for r in dev.of_type("pulumi:providers:kubernetes") if r.name == "tdengine-namespace-provider")
-    assert namespace.provider.startswith(adopting.urn) and adopting.inputs["upsertExistingObjects"] == "true"
     assert dev.one(DECOMMISSION).inputs["createNamespace"] is True
     for other in dev.registered:
         if other.type.startswith("kubernetes:") and other is not namespace:
-            assert other.retain_on_delete is False and not other.provider.startswith(adopting.urn), other.name
+            assert other.retain_on_delete is False, other.name
     everything = run_program({**stack_config("dev"), "tdengine:deleteDataOnDestroy": "true"}).monitor
     assert everything.one("kubernetes:core/v1:Namespace").retain_on_delete is False
 

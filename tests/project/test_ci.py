@@ -24,9 +24,22 @@ def _fast_tier_blocks() -> list[list[str]]:
     return [[line.split("#", 1)[0].strip() for line in b.splitlines() if line.strip()] for b in blocks]
 
 
+E2E = ["scripts/e2e-tools", "venv/bin/python -m pytest --e2e tests/e2e"]
+"""The end-to-end tier: build the toolchain (cached), then its tests."""
+
+
 def _ci_commands() -> list[str]:
+    """`.ci/run`'s commands, without its `timed` wrapper, its helpers and a package install."""
     lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
-    return [line for line in lines if line and not line.startswith(("#", "set ", "cd "))]
+    skip = ("#", "set ", "cd ", "timed()", "command -v ")
+    return [line.removeprefix("timed ") for line in lines if line and not line.startswith(skip)]
+
+
+def _e2e_block() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Tests\n", 1)[1].split("\n## ", 1)[0].split("<!-- tests-e2e -->", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
 
 
 def test_the_readme_tests_section_is_one_set_up_command_then_the_test_command():
@@ -43,8 +56,14 @@ def test_the_readme_documents_the_checks_ci_runs():
 def test_ci_sets_up_checks_and_tests_as_the_readme_says():
     ci = _ci_commands()
     assert ci[0] == SETUP and ci[1 : 1 + len(CHECKS)] == CHECKS  # set up, then every documented check, in order
-    assert ci[-1] == TEST  # and the test command last
+    assert ci[1 + len(CHECKS) :] == [TEST, *E2E]  # the fast tier, then the end-to-end tier, last
     assert INSTALL not in ci  # the one set-up command, not a copy of what it does
+
+
+def test_the_readme_documents_the_end_to_end_tier_as_ci_runs_it():
+    assert _e2e_block() == E2E
+    run = (ROOT / ".ci" / "run").read_text()
+    assert "timed scripts/e2e-tools" in run and "timed venv/bin/python -m pytest --e2e tests/e2e" in run
 
 
 def test_the_checks_are_configured_and_their_tools_pinned():
@@ -90,7 +109,7 @@ def _anchor(heading: str) -> str:
 
 def test_the_links_between_the_readme_and_docs_resolve():
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    assert [p.name for p in pages[1:]] == ["architecture.md", "benchmarks.md", "internals.md", "testing.md"]
+    assert [p.name for p in pages[1:]] == ["architecture.md", "benchmarks.md", "e2e.md", "internals.md", "testing.md"]
     for page in pages:
         text = page.read_text(encoding="utf-8")
         for target in re.findall(r"\]\(([^)\s]+)\)", text):
