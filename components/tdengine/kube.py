@@ -36,6 +36,8 @@ from components.tdengine.kube_types import ExecResult, PodInfo, PvcInfo
 from components.tdengine.naming import pod_ordinal, pvc_ordinal
 
 T = TypeVar("T")
+REVISION_LABEL = "controller-revision-hash"
+"""The label the StatefulSet controller puts on each pod: the revision of the template it was created from."""
 _HANDSHAKE_STATUS = re.compile(r"Handshake status (\d{3})")
 _STATUS_MESSAGE = re.compile(r'"message":\s*"((?:[^"\\]|\\.)*)"')
 
@@ -72,7 +74,12 @@ class KubernetesApi:
             ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
             phase = (pod.status and pod.status.phase) or "Unknown"
             deleting = pod.metadata.deletion_timestamp is not None
-            found.append(PodInfo(pod.metadata.name, ordinal, ready, phase, deleting, pod.metadata.uid or ""))
+            revision = (pod.metadata.labels or {}).get(REVISION_LABEL, "")
+            started = pod.status.start_time.timestamp() if pod.status and pod.status.start_time else 0.0
+            uid = pod.metadata.uid or ""
+            found.append(
+                PodInfo(pod.metadata.name, ordinal, ready, phase, deleting, uid, revision, _waiting(pod), started)
+            )
         return sorted(found, key=lambda p: p.ordinal)
 
     def list_pvcs(self, namespace: str, statefulset: str, templates: list[str]) -> list[PvcInfo]:
@@ -228,6 +235,15 @@ class KubernetesApi:
             if isinstance(e, OSError | ValueError | urllib3.exceptions.HTTPError):
                 raise KubeError(action, 0, f"{type(e).__name__}: {e}") from e
             raise
+
+
+def _waiting(pod: Any) -> str:
+    """Why the pod's container is not running (`CrashLoopBackOff`, `ImagePullBackOff`, ...), else ''."""
+    for status in (pod.status and pod.status.container_statuses) or []:
+        waiting = status.state and status.state.waiting
+        if waiting is not None and waiting.reason:
+            return str(waiting.reason)
+    return ""
 
 
 def _api_exception(e: BaseException | None) -> ApiException | None:

@@ -26,6 +26,12 @@ class PodInfo:
     """True once the pod has a deletionTimestamp (it is terminating)."""
     uid: str = ""
     """metadata.uid: a pod deleted and recreated under the same name has a new one."""
+    revision: str = ""
+    """Its `controller-revision-hash` label: the StatefulSet revision (pod template) it was created from."""
+    reason: str = ""
+    """Why its container is not running, when Kubernetes says (`CrashLoopBackOff`, `ImagePullBackOff`, ...)."""
+    started: float = 0.0
+    """`status.startTime` in epoch seconds (0 when unknown): its processes started after it."""
 
 
 @dataclass(frozen=True)
@@ -93,4 +99,61 @@ class PodOps(KubeOps, Protocol):
 
     def delete_pod(self, namespace: str, name: str) -> None:
         """Delete one pod (its StatefulSet recreates it on the same volumes); a missing pod is an error."""
+        ...
+
+
+# -- what a day-2 change needs beyond the membership's calls (components/rollout) ------------------------------
+@dataclass(frozen=True)
+class StatefulSetInfo:
+    """The StatefulSet object as a rolling restart judges it."""
+
+    generation: int
+    observed_generation: int
+    """`status.observedGeneration`: the controller has seen the spec of this generation when they are equal."""
+    update_revision: str
+    """`status.updateRevision`: the revision (pod template) a pod created now gets."""
+    replicas: int
+    update_strategy: str
+    deleting: bool = False
+
+
+@dataclass(frozen=True)
+class PvcState:
+    """One PVC of the StatefulSet with its sizes: what it asks for and what the volume has."""
+
+    name: str
+    template: str
+    ordinal: int
+    requested: str
+    """`spec.resources.requests.storage`, as a quantity (`5Gi`)."""
+    capacity: str
+    """`status.capacity.storage` ('' while unbound): the size the volume has."""
+    storage_class: str
+    conditions: tuple[str, ...] = ()
+    """Types of its True conditions (`Resizing`, `FileSystemResizePending`, ...)."""
+
+
+class WorkloadOps(PodOps, Protocol):
+    """`PodOps` plus what a day-2 change does to the StatefulSet, its PVCs and their StorageClass."""
+
+    def read_statefulset(self, namespace: str, name: str) -> StatefulSetInfo | None:
+        """The StatefulSet, or None when it does not exist."""
+        ...
+
+    def delete_statefulset_orphan(self, namespace: str, name: str) -> None:
+        """Delete the StatefulSet object only (propagation `Orphan`): its pods keep running and its PVCs stay;
+        a missing StatefulSet is not an error."""
+        ...
+
+    def list_pvc_states(self, namespace: str, statefulset: str, templates: list[str]) -> list[PvcState]:
+        """`list_pvcs` with each PVC's sizes, StorageClass and conditions, sorted by (ordinal, template)."""
+        ...
+
+    def resize_pvc(self, namespace: str, name: str, size: str) -> None:
+        """Ask for `size` (`spec.resources.requests.storage`); the resizer expands the volume."""
+        ...
+
+    def storage_class_expands(self, name: str) -> bool | None:
+        """Whether StorageClass `name` (`''`: the cluster's default) has `allowVolumeExpansion: true`; None when
+        it cannot be read (missing, or not allowed)."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +50,8 @@ class Dnode:
     support_vnodes: int
     status: str
     note: str
+    reboot_time: float = 0.0
+    """When its taosd process started (`reboot_time`, epoch seconds; 0 until its first status)."""
 
     @property
     def fqdn(self) -> str:
@@ -134,6 +137,22 @@ def _int(value: Any) -> int:
     return int(value) if value is not None else 0
 
 
+def _epoch(value: Any) -> float:
+    """A TIMESTAMP as taosAdapter sends it (`2025-03-12T11:05:42.044Z`, or epoch milliseconds) in epoch seconds;
+    0 for none or the epoch itself (a dnode before its first status)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) / 1000.0
+    if isinstance(value, datetime):
+        return value.timestamp() if value.tzinfo else value.replace(tzinfo=UTC).timestamp()
+    if not isinstance(value, str) or not value:
+        return 0.0
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
 def parse_state(
     dnodes: list[dict[str, Any]],
     mnodes: list[dict[str, Any]],
@@ -149,6 +168,7 @@ def parse_state(
                 _int(r["support_vnodes"]),
                 str(r["status"]),
                 str(r.get("note") or ""),
+                _epoch(r.get("reboot_time")),
             )
             for r in dnodes
         ),
@@ -235,3 +255,37 @@ def parse_vgroups(rows: Iterable[dict[str, Any]]) -> tuple[Vgroup, ...]:
         )
         out.append(Vgroup(int(r["vgroup_id"]), str(r.get("db_name") or ""), members))
     return tuple(sorted(out, key=lambda v: v.id))
+
+
+@dataclass(frozen=True)
+class Vnode:
+    """One row of `information_schema.ins_vnodes`: a vnode, its role and whether it has caught up."""
+
+    dnode_id: int
+    vgroup_id: int
+    db: str
+    status: str
+    restored: bool
+
+    @property
+    def is_up(self) -> bool:
+        return self.status.rstrip("*") not in _DOWN
+
+
+def parse_vnodes(rows: Iterable[dict[str, Any]]) -> tuple[Vnode, ...]:
+    """`information_schema.ins_vnodes` rows (`restored` is a BOOL: JSON true/false)."""
+    return tuple(
+        sorted(
+            (
+                Vnode(
+                    _int(r.get("dnode_id")),
+                    _int(r.get("vgroup_id")),
+                    str(r.get("db_name") or ""),
+                    str(r.get("status") or ""),
+                    r.get("restored") in (True, 1, "true"),
+                )
+                for r in rows
+            ),
+            key=lambda v: (v.vgroup_id, v.dnode_id),
+        )
+    )

@@ -12,7 +12,7 @@ from contextlib import ExitStack, contextmanager
 from components.tdengine import sql, wait
 from components.tdengine.connection import Connection
 from components.tdengine.errors import AdminUnreachable, ClusterError, TDengineError
-from components.tdengine.kube_types import KubeOps, PodOps
+from components.tdengine.kube_types import KubeOps, PodOps, WorkloadOps
 from components.tdengine.rest import AdminClient
 from components.tdengine.rows import ClusterState, parse_state
 
@@ -95,3 +95,10 @@ def default_kube(kubeconfig: str | None, context: str | None) -> PodOps:
     from components.tdengine.kube import KubernetesApi
 
     return KubernetesApi(kubeconfig or None, context or None)
+
+
+def default_workload(kubeconfig: str | None, context: str | None) -> WorkloadOps:
+    """`default_kube` with what a day-2 change needs besides (the StatefulSet, PVC sizes, StorageClasses)."""
+    from components.tdengine.kube_workload import KubernetesWorkload
+
+    return KubernetesWorkload(kubeconfig or None, context or None)

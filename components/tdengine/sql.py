@@ -25,6 +25,8 @@ MNODES = "show mnodes"
 DATABASES = "select name, `replica` from information_schema.ins_databases"
 TRANSACTIONS = "show transactions"
 VGROUPS = "select * from information_schema.ins_vgroups"
+VNODES = "select * from information_schema.ins_vnodes"
+"""One row per vnode: dnode_id, vgroup_id, db_name, status, role_time, start_time, restored (reference §6)."""
 SHOW_DATABASES = "show databases"
 
 
