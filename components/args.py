@@ -63,6 +63,7 @@ class ClusterArgs:
     admin_url: str = ""
     force_drop_offline: bool = False
     allow_fewer_than_three: bool = False
+    allow_full_restart: bool = False
     drain_timeout: int = 3600
     stall_timeout: int = 600
     ready_timeout: int = 900

@@ -189,6 +189,10 @@ SETTINGS: tuple[Setting, ...] = (
         "allowFewerThanThreeDnodes", "allow_fewer_than_three", "boolean", False, "Acknowledge < 3 dnodes (< 3 mnodes)."
     ),
     Setting(
+        "allowFullRestart", "allow_full_restart", "boolean", False,
+        "Acknowledge an image change TDengine cannot roll: all dnodes restart at once.",
+    ),
+    Setting(
         "drainTimeoutSeconds", "drain_timeout", "integer", 3600, "Deadline for draining one dnode.", check=SECONDS
     ),
     Setting(

@@ -98,6 +98,7 @@ CASES: list[Case] = [
     Case("adminUrl", "tdengine-0.taosd:6041", "adminUrl: 'tdengine-0.taosd:6041' is invalid; must be http(s)://"),
     Case("forceDropOffline", "force", "forceDropOffline: 'force' is not a boolean"),
     Case("allowFewerThanThreeDnodes", "yes", "allowFewerThanThreeDnodes: 'yes' is not a boolean"),
+    Case("allowFullRestart", "1", "allowFullRestart: '1' is not a boolean"),
     Case("drainTimeoutSeconds", "0", "drainTimeoutSeconds: 0 is invalid; must be a whole number of seconds >= 1"),
     Case("stallTimeoutSeconds", "10m", "stallTimeoutSeconds: '10m' is not an integer"),
     Case("readyTimeoutSeconds", "-1", "readyTimeoutSeconds: -1 is invalid"),

@@ -1,0 +1,210 @@
+"""The health gates of a restart and which pod goes next. Pure: tests call these with plain data.
+
+Before a pod restarts, and again before the roll moves on after it, the whole cluster must be healthy
+(`problems` is empty): every member pod Ready on the StatefulSet's current spec, every dnode `ready`, min(3,
+dnodes) mnodes settled with one leader, no transaction running, every vgroup with one restored leader and every
+member up, no vnode restoring (`information_schema.ins_vnodes.restored`). So "after it" is "the pod's dnode ready
+again and its vgroups caught up", and nothing else goes down while anything is unwell.
+
+Which pod: highest ordinal first, the one hosting the mnode leader last. TDengine has no statement that moves the
+mnode leadership in 3.3 (tdengine-admin.md §4, and none in TDengine's documentation), nor one that moves vgroup
+leaders off a given dnode (`balance vgroup leader`, Enterprise, re-elects at random); restarting the leader's
+pod is what moves it. Going last, that restart is the roll's only mnode election.
+
+    StatefulSet / pods                        | cluster   | step
+    ------------------------------------------|-----------|--------------------------------------------------
+    controller has not seen the spec yet      | any       | wait
+    a member pod missing or terminating       | any       | wait (the StatefulSet recreates it)
+    every pod on the update revision          | healthy   | done
+    pods left on an older revision            | healthy   | restart the next one (rolling), all of them (full)
+    one pod down, alone on its revision       | healthy   | restart it: a failed roll left it, and it is
+                                              | but for it|   down already (a revert or a fix brings it back)
+    some pods on the update revision (a roll  | unhealthy | wait (what the last restart left may still catch
+      in progress: this run's or a resumed one)|          |   up); the deadline and the stall detector end it
+    none on the update revision               | unhealthy | refuse: nothing is restarted
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from components.tdengine.kube_types import PodInfo, StatefulSetInfo
+from components.tdengine.naming import Naming
+from components.tdengine.rows import ClusterState, Dnode, Vgroup, Vnode
+
+MNODE_TARGET = 3
+CLOCK_SLACK = 1.0
+"""Seconds a dnode's `reboot_time` may be before its pod's `startTime` (both by the node's clock) and still be
+its process: TDengine shows a restarted dnode `ready` from the old process's status for a few seconds, so a dnode
+whose taosd started before its pod did has not been heard from since the restart."""
+
+
+@dataclass(frozen=True)
+class Health:
+    """One reading of everything the gates look at."""
+
+    statefulset: StatefulSetInfo | None
+    pods: tuple[PodInfo, ...]
+    state: ClusterState | None = None
+    """None when only the pods are judged (a new cluster: no SQL before ClusterMembership set the password)."""
+    vgroups: tuple[Vgroup, ...] = ()
+    vnodes: tuple[Vnode, ...] = ()
+
+
+class StepKind(StrEnum):
+    DONE = "done"
+    WAIT = "wait"
+    RESTART = "restart"
+    RESTART_ALL = "restart all"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class RollStep:
+    kind: StepKind
+    pods: tuple[str, ...] = ()
+    reason: str = ""
+    problems: tuple[str, ...] = ()
+
+
+def pod_problems(h: Health, naming: Naming, members: list[str], skip: str = "") -> list[str]:
+    """What keeps the StatefulSet's pods from being all there and Ready."""
+    sts = h.statefulset
+    if sts is None:
+        return [f"StatefulSet {naming.namespace}/{naming.statefulset} does not exist"]
+    if sts.observed_generation < sts.generation:
+        return [f"the StatefulSet controller has not seen generation {sts.generation} yet"]
+    pods = {p.name: p for p in h.pods}
+    out = []
+    for pod in members:
+        p = pods.get(pod)
+        if pod == skip:
+            continue
+        if p is None:
+            out.append(f"pod {pod} does not exist yet")
+        elif p.deleting:
+            out.append(f"pod {pod} is terminating")
+        elif not p.ready:
+            why = f", {p.reason}" if p.reason else ""
+            out.append(f"pod {pod} is not Ready ({p.phase}{why})")
+    return out
+
+
+def problems(h: Health, naming: Naming, members: list[str], skip: str = "") -> list[str]:
+    """Everything unhealthy, pods first; `skip` is a pod whose own trouble is set aside (its dnode offline, its
+    mnode and vnodes down), though the cluster must still manage without it: leaders elsewhere, quorum kept."""
+    out = pod_problems(h, naming, members, skip)
+    if h.state is None:
+        return out
+    state = h.state
+    skipped = state.dnode_of(naming.fqdn(skip)) if skip else None
+    pods = {p.name: p for p in h.pods}
+    joined = [d for pod in members if (d := state.dnode_of(naming.fqdn(pod))) is not None]
+    for d in joined:
+        pod = naming.pod_of(d) or ""
+        if d is skipped:
+            continue
+        if not d.is_ready:
+            out.append(f"dnode {d.id} of {pod} is {d.status}" + (f" ({d.note})" if d.note else ""))
+        elif pod in pods and pods[pod].started and d.reboot_time + CLOCK_SLACK < pods[pod].started:
+            out.append(f"dnode {d.id} has not reported from the taosd of the new pod {pod} yet")
+    out += _mnode_problems(state, len(joined), skipped)
+    out += [f"transaction {t.id} ({t.oper}, stage {t.stage}) is running" for t in state.transactions]
+    out += _vgroup_problems(h, skipped)
+    return out
+
+
+def _mnode_problems(state: ClusterState, dnodes: int, skipped: Dnode | None) -> list[str]:
+    want = min(MNODE_TARGET, dnodes)
+    out = []
+    if len(state.mnodes) < want:
+        out.append(f"{len(state.mnodes)} mnodes, {want} wanted")
+    if state.leader is None:
+        out.append("no mnode leader")
+    for m in state.mnodes:
+        if not m.is_settled and not (skipped is not None and m.id == skipped.id):
+            out.append(f"mnode on dnode {m.id} is {m.role}")
+    return out
+
+
+def _vgroup_problems(h: Health, skipped: Dnode | None) -> list[str]:
+    out = []
+    skip_id = skipped.id if skipped is not None else None
+    for vg in h.vgroups:
+        where = f"vgroup {vg.id} ({vg.db})"
+        leader = vg.leader
+        if leader is None:
+            out.append(f"{where} has no leader ({vg.describe()})")
+        elif leader.status.endswith("*"):
+            out.append(f"{where}: its leader on dnode {leader.dnode_id} is still restoring ({leader.status})")
+        for m in vg.members:
+            if m.dnode_id != skip_id and m.role != "leader" and not (m.is_up and m.role == "follower"):
+                out.append(f"{where}: the vnode on dnode {m.dnode_id} is {m.status or 'unknown'}")
+    for v in h.vnodes:
+        if v.dnode_id != skip_id and v.is_up and not v.restored:
+            out.append(f"vnode of vgroup {v.vgroup_id} ({v.db}) on dnode {v.dnode_id} is catching up (not restored)")
+    return out
+
+
+def restart_order(h: Health, naming: Naming, pods: list[str]) -> list[str]:
+    """Highest ordinal first; the pod hosting the mnode leader last."""
+    ordered = sorted(pods, key=naming.ordinal, reverse=True)
+    leader = h.state.leader if h.state is not None else None
+    if leader is not None:
+        host = naming.pod_of(leader)
+        if host in ordered:
+            ordered.remove(host)
+            ordered.append(host)
+    return ordered
+
+
+def next_step(h: Health, naming: Naming, members: list[str], full: bool = False) -> RollStep:
+    """What the roll does next (the table in this module's docstring)."""
+    waiting = pod_problems(h, naming, members)
+    sts = h.statefulset
+    pods = {p.name: p for p in h.pods}
+    if (
+        sts is None
+        or sts.observed_generation < sts.generation
+        or any(pods.get(m) is None or pods[m].deleting for m in members)
+    ):
+        return RollStep(StepKind.WAIT, reason=waiting[0] if waiting else "", problems=tuple(waiting))
+    assert sts is not None
+    stale = [m for m in members if pods[m].revision != sts.update_revision]
+    found = problems(h, naming, members)
+    if not found:
+        if not stale:
+            return RollStep(StepKind.DONE, reason="every pod runs the StatefulSet's current revision")
+        if full:
+            return RollStep(StepKind.RESTART_ALL, tuple(stale), "every pod at once (allowFullRestart)")
+        first = restart_order(h, naming, stale)[0]
+        return RollStep(StepKind.RESTART, (first,), f"{len(stale)} of {len(members)} pods left to restart")
+    casualty = _casualty(h, naming, members, stale)
+    if casualty and not problems(h, naming, members, skip=casualty):
+        return RollStep(
+            StepKind.RESTART,
+            (casualty,),
+            f"{casualty} is down on a revision no healthy pod runs (a roll stopped there): it is down already, so "
+            "it restarts first",
+        )
+    if len(stale) < len(members):
+        return RollStep(StepKind.WAIT, reason=found[0], problems=tuple(found))
+    return RollStep(StepKind.REFUSE, reason=found[0], problems=tuple(found))
+
+
+def _casualty(h: Health, naming: Naming, members: list[str], stale: list[str]) -> str:
+    """The one member pod that is down and alone on its revision, if it needs a restart ('' otherwise)."""
+    pods = {p.name: p for p in h.pods}
+    state = h.state
+
+    def down(pod: str) -> bool:
+        dnode = state.dnode_of(naming.fqdn(pod)) if state is not None else None
+        return not pods[pod].ready or (dnode is not None and not dnode.is_online)
+
+    sick = [m for m in members if down(m)]
+    if len(sick) != 1 or sick[0] not in stale:
+        return ""
+    revision = pods[sick[0]].revision
+    healthy_revisions = {pods[m].revision for m in members if m != sick[0]}
+    return sick[0] if revision not in healthy_revisions else ""

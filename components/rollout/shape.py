@@ -1,0 +1,220 @@
+"""`ClusterShape`: what of a cluster's settings decides what a change does to the running pods and volumes, as
+the inputs of the `ClusterChange` resource. Pure: no Pulumi, no I/O.
+
+`shape_of(args)` takes it from the same manifests `pulumi up` applies (the pod template's hash, the
+volumeClaimTemplates, the StatefulSet's immutable fields), so the classification can never judge another
+StatefulSet than the one Kubernetes gets. Over gRPC every number is a float: `from_inputs` casts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from components import manifests
+from components.args import ClusterArgs
+
+CLUSTER_WIDE = {
+    "TAOS_TIMEZONE": "timezone",
+    "TAOS_LOCALE": "locale",
+    "TAOS_CHARSET": "charset",
+    "TAOS_TTL_CHANGE_ON_WRITE": "ttlChangeOnWrite",
+    "TAOS_ENABLE_WHITE_LIST": "enableWhiteList",
+    "TAOS_STATUS_INTERVAL": "statusInterval",
+    "TAOS_MONITOR": "monitor",
+    "TAOS_MONITOR_INTERVAL": "monitorInterval",
+    "TAOS_SLOW_LOG_THRESHOLD": "slowLogThreshold",
+    "TAOS_SLOW_LOG_MAX_LEN": "slowLogMaxLen",
+    "TAOS_SLOW_LOG_SCOPE": "slowLogScope",
+    "TAOS_SLOW_LOG_EXCEPT_DB": "slowLogExceptDb",
+}
+"""taosSettings keys whose taos.cfg value every dnode must share: the mnode refuses a dnode whose value differs
+from its own and shows it offline with `<name> not match` (`mndCheckClusterCfgPara` in
+source/dnode/mnode/impl/src/mndDnode.c; the reasons are listed in tdengine-admin.md §1). statusInterval's check
+is commented out in the newest source but listed in §1 (3.3), so it is kept here."""
+
+SHAPE_KEYS = (
+    "image",
+    "templateHash",
+    "volumes",
+    "podManagementPolicy",
+    "timezone",
+    "clusterSettings",
+    "allowFullRestart",
+    "namespace",
+    "statefulset",
+    "service",
+    "clusterDomain",
+    "serverPort",
+    "restPort",
+    "replicas",
+    "createNamespace",
+    "deleteDataOnDestroy",
+)
+"""Every input `ClusterChange`'s classification reads; a change to any other input is not one to the cluster."""
+
+
+@dataclass(frozen=True)
+class Volume:
+    """One volumeClaimTemplate: its name, size and StorageClass ('' = the cluster's default)."""
+
+    name: str
+    size: str
+    storage_class: str
+
+
+@dataclass(frozen=True)
+class ClusterShape:
+    image: str
+    template_hash: str
+    """A hash of the StatefulSet's pod template: when it changes, every pod must restart to get it."""
+    volumes: tuple[Volume, ...]
+    pod_management_policy: str
+    timezone: str
+    cluster_settings: Mapping[str, str]
+    namespace: str
+    statefulset: str
+    service: str
+    cluster_domain: str
+    server_port: int
+    rest_port: int
+    replicas: int
+    create_namespace: bool
+    delete_data_on_destroy: bool
+    allow_full_restart: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_inputs(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "templateHash": self.template_hash,
+            "volumes": [{"name": v.name, "size": v.size, "storageClass": v.storage_class} for v in self.volumes],
+            "podManagementPolicy": self.pod_management_policy,
+            "timezone": self.timezone,
+            "clusterSettings": dict(self.cluster_settings),
+            "allowFullRestart": self.allow_full_restart,
+            "namespace": self.namespace,
+            "statefulset": self.statefulset,
+            "service": self.service,
+            "clusterDomain": self.cluster_domain,
+            "serverPort": self.server_port,
+            "restPort": self.rest_port,
+            "replicas": self.replicas,
+            "createNamespace": self.create_namespace,
+            "deleteDataOnDestroy": self.delete_data_on_destroy,
+        }
+
+    @classmethod
+    def from_inputs(cls, inputs: Mapping[str, Any]) -> ClusterShape:
+        volumes = tuple(
+            Volume(str(v.get("name") or ""), str(v.get("size") or ""), str(v.get("storageClass") or ""))
+            for v in inputs.get("volumes") or []
+        )
+        return cls(
+            image=str(inputs.get("image") or ""),
+            template_hash=str(inputs.get("templateHash") or ""),
+            volumes=volumes,
+            pod_management_policy=str(inputs.get("podManagementPolicy") or ""),
+            timezone=str(inputs.get("timezone") or ""),
+            cluster_settings={str(k): str(v) for k, v in (inputs.get("clusterSettings") or {}).items()},
+            namespace=str(inputs.get("namespace") or ""),
+            statefulset=str(inputs.get("statefulset") or ""),
+            service=str(inputs.get("service") or ""),
+            cluster_domain=str(inputs.get("clusterDomain") or ""),
+            server_port=int(inputs.get("serverPort") or 0),
+            rest_port=int(inputs.get("restPort") or 0),
+            replicas=int(inputs.get("replicas") or 0),
+            create_namespace=bool(inputs.get("createNamespace")),
+            delete_data_on_destroy=bool(inputs.get("deleteDataOnDestroy")),
+            allow_full_restart=bool(inputs.get("allowFullRestart")),
+        )
+
+
+def template_hash(args: ClusterArgs) -> str:
+    """The pod template's hash: what the StatefulSet controller revisions, so a change of it restarts pods."""
+    template = manifests.statefulset(args)["spec"]["template"]
+    return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def shape_of(args: ClusterArgs) -> ClusterShape:
+    spec = manifests.statefulset(args)["spec"]
+    volumes = tuple(
+        Volume(
+            str(c["metadata"]["name"]),
+            str(c["spec"]["resources"]["requests"]["storage"]),
+            str(c["spec"].get("storageClassName", "")),
+        )
+        for c in spec["volumeClaimTemplates"]
+    )
+    return ClusterShape(
+        image=args.image,
+        template_hash=template_hash(args),
+        volumes=volumes,
+        pod_management_policy=args.pod_management_policy,
+        timezone=args.timezone,
+        cluster_settings={k: v for k, v in sorted(args.taos_settings.items()) if k in CLUSTER_WIDE},
+        namespace=args.namespace,
+        statefulset=args.cluster_name,
+        service=args.service_name,
+        cluster_domain=args.cluster_domain,
+        server_port=args.server_port,
+        rest_port=args.rest_port,
+        replicas=args.replicas,
+        create_namespace=args.create_namespace,
+        delete_data_on_destroy=args.delete_data_on_destroy,
+        allow_full_restart=args.allow_full_restart,
+    )
+
+
+def change_inputs(args: ClusterArgs) -> dict[str, Any]:
+    """ClusterChange's inputs but the kubeconfig (the component adds it as a secret): the shape, the members,
+    the Kubernetes context and the deadline of its waits. No password: it sends no SQL."""
+    return {
+        **shape_of(args).to_inputs(),
+        "members": list(args.members),
+        "readyTimeoutSeconds": args.ready_timeout,
+        "kubeContext": args.kube_context,
+    }
+
+
+def rollout_inputs(args: ClusterArgs, membership_inputs: Mapping[str, Any], generation: Any) -> dict[str, Any]:
+    """RollingRestart's inputs: the membership resources' (connection, password, timeouts) and what makes it run:
+    the pod template, the image (for TDengine's upgrade rules), the acknowledgement, the StatefulSet's generation."""
+    return {
+        **membership_inputs,
+        "templateHash": template_hash(args),
+        "image": args.image,
+        "allowFullRestart": args.allow_full_restart,
+        "generation": generation,
+    }
+
+
+_QUANTITY = re.compile(r"^([0-9.]+(?:[eE][-+]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
+_UNITS = {
+    None: 1,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+
+def quantity_bytes(quantity: str) -> float:
+    """A Kubernetes quantity (`5Gi`, `500M`, `1e9`) in bytes; ValueError for anything else."""
+    m = _QUANTITY.match(quantity.strip())
+    if m is None:
+        raise ValueError(f"not a Kubernetes quantity: {quantity!r}")
+    return float(m[1]) * _UNITS[m[2]]

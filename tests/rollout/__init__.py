@@ -1,0 +1,1 @@
+"""Tests of components/rollout: a day-2 change of settings."""
