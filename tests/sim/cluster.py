@@ -59,6 +59,7 @@ class SimCluster:
         mnode_settle_seconds: float | None = None,
         db_create_seconds: float | None = None,
         election_seconds: float | None = None,
+        catchup_seconds: float | None = None,
     ) -> None:
         hb2 = 2 * heartbeat_seconds
         self.config = SimConfig(
@@ -69,6 +70,7 @@ class SimCluster:
             hb2 if mnode_settle_seconds is None else mnode_settle_seconds,
             hb2 if db_create_seconds is None else db_create_seconds,
             hb2 if election_seconds is None else election_seconds,
+            hb2 if catchup_seconds is None else catchup_seconds,
         )  # fmt: skip
         self.faults = Faults()
         self.cluster = Cluster(self.config, self.faults)

@@ -26,6 +26,7 @@ from tests.sim.clock import Scheduler
 from tests.sim.entrypoint import Entrypoint
 from tests.sim.forward import Relay
 from tests.sim.model import Cluster, DataDir, Taosd
+from tests.sim.workload import WorkloadMixin
 
 
 class PodNotReady(RuntimeError):
@@ -41,6 +42,7 @@ class _Pod:
     crashed: bool = False
     generation: int = 0
     uid: str = ""
+    revision: str = ""
 
 
 @dataclass(eq=False)
@@ -52,8 +54,9 @@ class _Pvc:
     name: str = field(default="")
 
 
-class FakeKube:
-    """StatefulSet controller + kubelet + API server, reduced to what membership decisions see."""
+class FakeKube(WorkloadMixin):
+    """StatefulSet controller + kubelet + API server, reduced to what membership decisions see (and, in
+    `workload.py`, what a day-2 change sees: the StatefulSet object, pod revisions, PVC sizes)."""
 
     def __init__(self, cluster: Cluster, scheduler: Scheduler, url: str) -> None:
         self._c = cluster
@@ -81,6 +84,7 @@ class FakeKube:
         """(pod, command) of every exec, in order (stdin is not kept: it carries the password)."""
         templates = self._cfg.templates
         self._data_template = "taosdata" if "taosdata" in templates else templates[0]
+        self._init_workload()
 
     # -- KubeOps ---------------------------------------------------------------------------------------
     def list_pods(self, namespace: str, statefulset: str) -> list[PodInfo]:
@@ -116,6 +120,7 @@ class FakeKube:
                 pvc.deleting = True  # kubernetes.io/pvc-protection: gone once the pod is gone
             else:
                 del self._pvcs[name]
+                self._forget_pvc(name)
 
     def port_forward(self, namespace: str, pod: str, port: int) -> AbstractContextManager[str]:
         return self._forward(namespace, pod)
@@ -173,6 +178,7 @@ class FakeKube:
             pod = self._find(namespace, name, f"delete pod {namespace}/{name}")
             if pod.deleting:
                 return
+            self.restarts.append(name)
             pod.deleting = True
             if pod.proc is not None:
                 self._c.stop_taosd(pod.proc)
@@ -249,7 +255,10 @@ class FakeKube:
         running = p.proc is not None and p.proc.running
         ready = running and not p.deleting and not p.crashed and p.proc is not None and not p.proc.crashloop
         phase = "Running" if p.started_once else "Pending"
-        return PodInfo(f"{self._cfg.statefulset}-{p.ordinal}", p.ordinal, ready, phase, p.deleting, p.uid)
+        reason = "CrashLoopBackOff" if p.crashed and p.started_once else ""
+        started = p.proc.started_at if p.proc is not None else 0.0
+        name = f"{self._cfg.statefulset}-{p.ordinal}"
+        return PodInfo(name, p.ordinal, ready, phase, p.deleting, p.uid, p.revision, reason, started)
 
     def _create_pod(self, ordinal: int, delay: float) -> None:
         for template in self._cfg.templates:
@@ -257,8 +266,11 @@ class FakeKube:
             if name not in self._pvcs:
                 data = self._c.new_data_dir() if template == self._data_template else None
                 self._pvcs[name] = _Pvc(template, ordinal, data, name=name)
+                self._new_pvc(name, template)
         self._created += 1
-        pod = _Pod(ordinal, uid=f"{self._cfg.statefulset}-{ordinal}-{self._created:06d}")
+        revision = self.update_revision
+        pod = _Pod(ordinal, uid=f"{self._cfg.statefulset}-{ordinal}-{self._created:06d}", revision=revision)
+        pod.crashed = revision in self.broken_revisions
         self._pods[ordinal] = pod
         self._sched.call_later(delay, lambda: self._start(pod, 0))
 
@@ -306,5 +318,6 @@ class FakeKube:
             del self._pods[pod.ordinal]
             for name in [n for n, v in self._pvcs.items() if v.ordinal == pod.ordinal and v.deleting]:
                 del self._pvcs[name]
-            if pod.ordinal < self.replicas:  # scaled back up while this pod was terminating
+                self._forget_pvc(name)
+            if pod.ordinal < self.replicas and self.sts_exists:  # scaled back up while this pod was terminating
                 self._create_pod(pod.ordinal, self._cfg.pod_start_seconds)

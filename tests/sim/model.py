@@ -40,6 +40,9 @@ class SimConfig:
     mnode_settle_seconds: float = 0.04
     db_create_seconds: float = 0.04
     election_seconds: float = 0.04
+    catchup_seconds: float = 0.04
+    """After a taosd (re)starts: how long its vnodes are `restored: false` once it reported, and a newly elected
+    vgroup leader shows `leader*`, catching up on the log."""
 
     def endpoint(self, ordinal: int) -> str:
         """`<sts>-<n>.<service>.<namespace>.svc.<domain>:<port>`, as TAOS_FQDN/serverPort make it."""
@@ -79,6 +82,8 @@ class Dnode:
     reboot_time: float | None = None
     proc: Taosd | None = None
     dropping: bool = False
+    caught_up_at: float = 0.0
+    """When the vnodes of its current process have caught up (`restored`)."""
 
 
 @dataclass(eq=False)
@@ -104,6 +109,8 @@ class Vgroup:
     fresh: bool = True
     lost_at: float | None = None
     """When the leader stopped serving (its taosd died or its dnode went offline); None while it serves."""
+    restored_at: float = 0.0
+    """When its current leader has applied its log (until then it shows `leader*`)."""
 
     def tables(self, now: float, delay: float) -> int:
         """Tables as ins_vgroups counts them: from vnode load reports, one status interval late."""
@@ -220,6 +227,7 @@ class Cluster:
             if d.proc is not p:
                 d.proc = p
                 d.reboot_time = p.started_at
+                d.caught_up_at = ready_at + self.cfg.catchup_seconds
             p.data.dnode_id = d.id
             d.last_seen = max(d.last_seen or 0.0, seen)
         self._elect_mnode_leader(now)
@@ -267,6 +275,7 @@ class Cluster:
             if up and len(up) * 2 > len(vg.members):
                 vg.leader = up[0]
                 vg.lost_at = None
+                vg.restored_at = now + self.cfg.catchup_seconds
 
     # -- derived views ----------------------------------------------------------------------------
     def vnodes_of(self, dnode_id: int) -> int:
@@ -310,7 +319,16 @@ class Cluster:
             return "offline"
         if dnode_id == vg.learner:
             return "learner"
-        return "leader" if dnode_id == vg.leader else "follower"
+        if dnode_id != vg.leader:
+            return "follower"
+        return "leader" if self.vnode_restored(vg, dnode_id, now) else "leader*"
+
+    def vnode_restored(self, vg: Vgroup, dnode_id: int, now: float) -> bool:
+        """A vnode has caught up once its process has (`caught_up_at`) and, as leader, applied its log."""
+        d = self.dnodes.get(dnode_id)
+        if d is None or now < d.caught_up_at:
+            return False
+        return dnode_id != vg.leader or now >= vg.restored_at
 
     def placement(self, now: float, count: int, exclude: set[int], extra: dict[int, int]) -> list[int] | None:
         """`count` least-loaded online dnodes with free vnode capacity (mndGetAvailableDnode), or None."""

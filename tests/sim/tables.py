@@ -75,6 +75,16 @@ VGROUP_COLS: list[Column] = [
     ["tsma", "TINYINT", 1],
     ["mount_vgroup_id", "INT", 4],
 ]
+VNODE_COLS: list[Column] = [
+    ["dnode_id", "INT", 4],
+    ["vgroup_id", "INT", 4],
+    ["db_name", "VARCHAR", 64],
+    ["status", "VARCHAR", 9],
+    ["role_time", "TIMESTAMP", 8],
+    ["start_time", "TIMESTAMP", 8],
+    ["restored", "BOOL", 1],
+]
+"""information_schema.ins_vnodes as tdengine-admin.md §6 lists it (not in the recorded transcripts)."""
 SYSTEM_DBS = ("information_schema", "performance_schema")
 
 
@@ -146,11 +156,25 @@ def vgroup_rows(c: Cluster, db: str | None = None) -> list[list[Any]]:
         return rows
 
 
+def vnode_rows(c: Cluster) -> list[list[Any]]:
+    with c.lock:
+        now = c.refresh()
+        rows = []
+        for _, vg in sorted(c.vgroups.items()):
+            for m in vg.members:
+                d = c.dnodes.get(m)
+                status = c.member_status(vg, m, now)
+                started = iso_ms(d.reboot_time if d is not None else None)
+                rows.append([m, vg.id, vg.db, status, started, started, c.vnode_restored(vg, m, now)])
+        return rows
+
+
 SYSTEM_TABLES: dict[str, tuple[list[Column], Callable[[Cluster], list[list[Any]]]]] = {
     "information_schema.ins_dnodes": (DNODE_COLS, dnode_rows),
     "information_schema.ins_mnodes": (MNODE_COLS, mnode_rows),
     "information_schema.ins_databases": (DB_COLS, db_rows),
     "information_schema.ins_vgroups": (VGROUP_COLS, vgroup_rows),
+    "information_schema.ins_vnodes": (VNODE_COLS, vnode_rows),
     "performance_schema.perf_trans": (TRANS_COLS, trans_rows),
     "information_schema.ins_tables": (data.TABLE_COLS, data.table_rows),
 }
