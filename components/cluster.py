@@ -17,6 +17,8 @@ from components import manifests
 from components.args import ClusterArgs
 from components.membership.props import MembershipProps
 from components.membership.provider import ClusterMembership, DnodeDecommission
+from components.rollout.provider import ClusterChange, RollingRestart
+from components.rollout.shape import change_inputs, rollout_inputs
 
 TYPE_TOKEN = "tdengine:index:Cluster"
 
@@ -141,20 +143,38 @@ class TDengineCluster(pulumi.ComponentResource):
         kubeconfig = pulumi.Output.secret(a.kubeconfig) if a.kubeconfig else None
         return props.to_inputs(root_password=password, kubeconfig=kubeconfig)
 
+    def _change_props(self) -> dict[str, Any]:
+        """Inputs of ClusterChange: the cluster's shape (what a change of it does), the members and Kubernetes
+        access (it sends no SQL: no password)."""
+        a = self.args
+        props = change_inputs(a)
+        if a.kubeconfig:
+            props["kubeconfig"] = pulumi.Output.secret(a.kubeconfig)
+        return props
+
     def _before_statefulset(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> list[pulumi.Resource]:
-        """Drains departing dnodes before the StatefulSet may shrink (and prunes stale PVCs before it grows)."""
+        """First what the change does (refused in preview when unsafe; volume expansion), then the drain of departing
+        dnodes before the StatefulSet may shrink (and stale PVCs pruned before it grows)."""
+        self.change = ClusterChange(f"{self._name}-change", self._change_props(), opts)
         props = self._membership_props(password)
-        self.decommission = DnodeDecommission(f"{self._name}-decommission", props, opts)
-        return [self.decommission]
+        after_change = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.change]))
+        self.decommission = DnodeDecommission(f"{self._name}-decommission", props, after_change)
+        return [self.change, self.decommission]
 
     def _after_statefulset(
-        self, opts: pulumi.ResourceOptions, password: pulumi.Output[str], statefulset: pulumi.Resource
+        self, opts: pulumi.ResourceOptions, password: pulumi.Output[str], statefulset: pulumi.CustomResource
     ) -> list[pulumi.Resource]:
-        """Joins dnodes, keeps 3 mnodes and reclaims released PVCs once the StatefulSet is ready."""
+        """Restarts the pods its new template left behind (one at a time, behind the health gates), then joins
+        dnodes, keeps 3 mnodes and reclaims released PVCs."""
+        a = self.args
+        generation = statefulset.metadata.apply(_generation)  # type: ignore[attr-defined]
+        rollout_props = rollout_inputs(a, self._membership_props(password), generation)
+        after_sts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[statefulset]))
+        self.rollout = RollingRestart(f"{self._name}-rollout", rollout_props, after_sts)
         props = self._membership_props(password)
-        after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[statefulset]))
+        after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[statefulset, self.rollout]))
         self.membership = ClusterMembership(f"{self._name}-membership", props, after)
-        return [self.membership]
+        return [self.rollout, self.membership]
 
     def _verify(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> None:
         """`verify: true`: the seed's cluster tests as the last step of `pulumi up` (components/verify)."""
@@ -188,3 +208,9 @@ class TDengineCluster(pulumi.ComponentResource):
         if kind == "PodDisruptionBudget":
             return k8s.policy.v1.PodDisruptionBudget(resource_name, **body, opts=opts)
         raise ValueError(f"no Pulumi resource type for kind {kind}")
+
+
+def _generation(metadata: Any) -> int | None:
+    """`metadata.generation` of the StatefulSet (a typed output, or a dict under mocks)."""
+    value = metadata.get("generation") if isinstance(metadata, dict) else getattr(metadata, "generation", None)
+    return int(value) if isinstance(value, int | float) else None

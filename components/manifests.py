@@ -162,6 +162,16 @@ def volume_templates(args: ClusterArgs) -> list[str]:
     return [DATA_VOLUME] + ([LOG_VOLUME] if args.log_storage_size else [])
 
 
+STATEFULSET_ANNOTATIONS = {
+    "pulumi.com/skipAwait": "true",
+    "pulumi.com/deletionPropagationPolicy": "orphan",
+}
+"""How pulumi-kubernetes handles the StatefulSet: no await of its own (RollingRestart waits for the pods, and
+can restart a pod a failed roll left down, which a readiness await would wait for until it timed out), and
+deleting the object never deletes its pods (a replacement, the way an immutable field changes, adopts them; a
+destroy's ClusterChange deletes them afterwards)."""
+
+
 def statefulset(args: ClusterArgs) -> Manifest:
     mounts = [{"name": DATA_VOLUME, "mountPath": "/var/lib/taos"}]
     claims = [_claim(args, DATA_VOLUME, args.storage_size)]
@@ -200,15 +210,19 @@ def statefulset(args: ClusterArgs) -> Manifest:
         "labels": labels(args),
         "annotations": {**args.annotations, "tdengine.io/taoscfg-checksum": checksum},
     }
+    metadata = _metadata(args, args.cluster_name)
+    metadata["annotations"] = {**metadata.get("annotations", {}), **STATEFULSET_ANNOTATIONS}
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": _metadata(args, args.cluster_name),
+        "metadata": metadata,
         "spec": {
             "serviceName": args.service_name,
             "replicas": args.replicas,
             "podManagementPolicy": args.pod_management_policy,
-            "updateStrategy": {"type": "RollingUpdate"},
+            # The controller restarts no pod by itself: `pulumi up` restarts them one at a time behind TDengine's
+            # health gates (components/rollout).
+            "updateStrategy": {"type": "OnDelete"},
             "selector": {"matchLabels": args.labels_selector},
             "template": {"metadata": template_meta, "spec": spec},
             "volumeClaimTemplates": claims,

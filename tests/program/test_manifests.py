@@ -88,7 +88,7 @@ def test_everything_variant_wires_its_settings():
     assert container["envFrom"] == [{"configMapRef": {"name": "tdengine-taoscfg"}}]
     assert manifests.config_map(args)["data"] == {"TAOS_DEBUG_FLAG": "131", "TAOS_SUPPORT_VNODES": "32"}
     assert sts["metadata"]["labels"]["team"] == "iot"
-    assert sts["metadata"]["annotations"] == {"example.com/owner": "platform team"}
+    assert sts["metadata"]["annotations"] == {"example.com/owner": "platform team", **manifests.STATEFULSET_ANNOTATIONS}
 
 
 def test_changed_taos_settings_roll_the_pods():

@@ -21,9 +21,13 @@ CHILD_TYPES = {
     "random:index/randomPassword:RandomPassword",
     "pulumi-python:dynamic/tdengine:DnodeDecommission",
     "pulumi-python:dynamic/tdengine:ClusterMembership",
+    "pulumi-python:dynamic/tdengine:ClusterChange",
+    "pulumi-python:dynamic/tdengine:RollingRestart",
 }
 DECOMMISSION = "pulumi-python:dynamic/tdengine:DnodeDecommission"
 MEMBERSHIP = "pulumi-python:dynamic/tdengine:ClusterMembership"
+CHANGE = "pulumi-python:dynamic/tdengine:ClusterChange"
+ROLLOUT = "pulumi-python:dynamic/tdengine:RollingRestart"
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +56,8 @@ def test_component_and_children(dev):
             "tdengine-root-password",
             "tdengine-decommission",
             "tdengine-membership",
+            "tdengine-change",
+            "tdengine-rollout",
         ]
     )
     # every resource the program declares, except the component itself, is its child
@@ -64,7 +70,9 @@ def test_statefulset_carries_the_seed_fields(dev):
     assert sts["metadata"]["name"] == "tdengine" and sts["metadata"]["namespace"] == "tdengine-test"
     spec = sts["spec"]
     assert spec["serviceName"] == "taosd" and spec["replicas"] == 3
-    assert spec["updateStrategy"] == {"type": "RollingUpdate"}
+    assert spec["updateStrategy"] == {"type": "OnDelete"}  # the program restarts the pods (components/rollout)
+    assert sts["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
+    assert sts["metadata"]["annotations"]["pulumi.com/deletionPropagationPolicy"] == "orphan"
     assert spec["selector"]["matchLabels"]["app"] == "tdengine"
     container = spec["template"]["spec"]["containers"][0]
     env = {e["name"]: e for e in container["env"]}
@@ -169,6 +177,22 @@ def test_membership_resources_bracket_the_statefulset(dev):
     assert urn[DECOMMISSION] in sts.dependencies
     assert sts.urn in dev.one(MEMBERSHIP).dependencies
     assert urn[MEMBERSHIP] not in sts.dependencies
+
+
+def test_the_day_two_resources_come_first_and_after_the_statefulset(dev):
+    """ClusterChange before the drain and the StatefulSet (a refusal stops everything); RollingRestart after the
+    StatefulSet and before ClusterMembership, which converges on the restarted pods."""
+    urn = {r.type: r.urn for r in dev.registered}
+    sts = dev.one("kubernetes:apps/v1:StatefulSet")
+    assert urn[CHANGE] in dev.one(DECOMMISSION).dependencies and urn[CHANGE] in sts.dependencies
+    assert sts.urn in dev.one(ROLLOUT).dependencies
+    assert urn[ROLLOUT] in dev.one(MEMBERSHIP).dependencies
+    change = dev.one(CHANGE).inputs
+    assert change["image"] == "tdengine/tdengine:3.3.6.13" and change["replicas"] == 3.0
+    assert change["volumes"] == [{"name": "taosdata", "size": "5Gi", "storageClass": "standard"}]
+    assert "rootPassword" not in change  # it sends no SQL
+    rollout = dev.one(ROLLOUT).inputs
+    assert len(rollout["templateHash"]) == 16 and rollout["members"] == ["tdengine-0", "tdengine-1", "tdengine-2"]
 
 
 def test_decommission_input_is_the_member_list_and_secrets_stay_secret(dev):

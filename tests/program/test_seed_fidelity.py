@@ -23,6 +23,7 @@ REPLACED = {
         "spec.template.spec.containers[0].image": ("tdengine/tdengine:3.0.7.1", "tdengine/tdengine:3.3.6.13"),
         "spec.template.spec.containers[0].readinessProbe.timeoutSeconds": (5000, 10),
         "spec.template.spec.containers[0].livenessProbe.exec": ({"command": ["taos-check"]}, None),
+        "spec.updateStrategy.type": ("RollingUpdate", "OnDelete"),
     },
     "Service": {},
 }
