@@ -21,7 +21,10 @@ pod is what moves it. Going last, that restart is the roll's only mnode election
                                               | but for it|   down already (a revert or a fix brings it back)
     some pods on the update revision (a roll  | unhealthy | wait (what the last restart left may still catch
       in progress: this run's or a resumed one)|          |   up); the deadline and the stall detector end it
-    none on the update revision               | unhealthy | refuse: nothing is restarted
+    none on the update revision               | passing   | wait: an election, vnodes catching up, a pod
+                                              |   trouble |   being created pass by themselves
+    none on the update revision               | unhealthy | refuse: nothing is restarted (a dnode offline, a
+                                              |           |   pod not Ready, a transaction, mnodes missing)
 """
 
 from __future__ import annotations
@@ -68,13 +71,30 @@ class RollStep:
     problems: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Problem:
+    text: str
+    transient: bool = False
+    """Passing by itself (an election, vnodes catching up, a pod being created): waited for, never refused."""
+
+
 def pod_problems(h: Health, naming: Naming, members: list[str], skip: str = "") -> list[str]:
     """What keeps the StatefulSet's pods from being all there and Ready."""
+    return [p.text for p in _pod_problems(h, naming, members, skip)]
+
+
+def problems(h: Health, naming: Naming, members: list[str], skip: str = "") -> list[str]:
+    """Everything unhealthy, pods first; `skip` is a pod whose own trouble is set aside (its dnode offline, its
+    mnode and vnodes down), though the cluster must still manage without it: leaders elsewhere, quorum kept."""
+    return [p.text for p in _problems(h, naming, members, skip)]
+
+
+def _pod_problems(h: Health, naming: Naming, members: list[str], skip: str) -> list[Problem]:
     sts = h.statefulset
     if sts is None:
-        return [f"StatefulSet {naming.namespace}/{naming.statefulset} does not exist"]
+        return [Problem(f"StatefulSet {naming.namespace}/{naming.statefulset} does not exist", True)]
     if sts.observed_generation < sts.generation:
-        return [f"the StatefulSet controller has not seen generation {sts.generation} yet"]
+        return [Problem(f"the StatefulSet controller has not seen generation {sts.generation} yet", True)]
     pods = {p.name: p for p in h.pods}
     out = []
     for pod in members:
@@ -82,19 +102,17 @@ def pod_problems(h: Health, naming: Naming, members: list[str], skip: str = "") 
         if pod == skip:
             continue
         if p is None:
-            out.append(f"pod {pod} does not exist yet")
+            out.append(Problem(f"pod {pod} does not exist yet", True))
         elif p.deleting:
-            out.append(f"pod {pod} is terminating")
+            out.append(Problem(f"pod {pod} is terminating", True))
         elif not p.ready:
             why = f", {p.reason}" if p.reason else ""
-            out.append(f"pod {pod} is not Ready ({p.phase}{why})")
+            out.append(Problem(f"pod {pod} is not Ready ({p.phase}{why})"))
     return out
 
 
-def problems(h: Health, naming: Naming, members: list[str], skip: str = "") -> list[str]:
-    """Everything unhealthy, pods first; `skip` is a pod whose own trouble is set aside (its dnode offline, its
-    mnode and vnodes down), though the cluster must still manage without it: leaders elsewhere, quorum kept."""
-    out = pod_problems(h, naming, members, skip)
+def _problems(h: Health, naming: Naming, members: list[str], skip: str = "") -> list[Problem]:
+    out = _pod_problems(h, naming, members, skip)
     if h.state is None:
         return out
     state = h.state
@@ -106,44 +124,48 @@ def problems(h: Health, naming: Naming, members: list[str], skip: str = "") -> l
         if d is skipped:
             continue
         if not d.is_ready:
-            out.append(f"dnode {d.id} of {pod} is {d.status}" + (f" ({d.note})" if d.note else ""))
+            out.append(Problem(f"dnode {d.id} of {pod} is {d.status}" + (f" ({d.note})" if d.note else "")))
         elif pod in pods and pods[pod].started and d.reboot_time + CLOCK_SLACK < pods[pod].started:
-            out.append(f"dnode {d.id} has not reported from the taosd of the new pod {pod} yet")
+            out.append(Problem(f"dnode {d.id} has not reported from the taosd of the new pod {pod} yet", True))
     out += _mnode_problems(state, len(joined), skipped)
-    out += [f"transaction {t.id} ({t.oper}, stage {t.stage}) is running" for t in state.transactions]
+    out += [Problem(f"transaction {t.id} ({t.oper}, stage {t.stage}) is running") for t in state.transactions]
     out += _vgroup_problems(h, skipped)
     return out
 
 
-def _mnode_problems(state: ClusterState, dnodes: int, skipped: Dnode | None) -> list[str]:
+def _mnode_problems(state: ClusterState, dnodes: int, skipped: Dnode | None) -> list[Problem]:
     want = min(MNODE_TARGET, dnodes)
     out = []
     if len(state.mnodes) < want:
-        out.append(f"{len(state.mnodes)} mnodes, {want} wanted")
+        out.append(Problem(f"{len(state.mnodes)} mnodes, {want} wanted"))
     if state.leader is None:
-        out.append("no mnode leader")
+        out.append(Problem("no mnode leader", True))
     for m in state.mnodes:
         if not m.is_settled and not (skipped is not None and m.id == skipped.id):
-            out.append(f"mnode on dnode {m.id} is {m.role}")
+            out.append(Problem(f"mnode on dnode {m.id} is {m.role}", m.role != "offline"))
     return out
 
 
-def _vgroup_problems(h: Health, skipped: Dnode | None) -> list[str]:
+def _vgroup_problems(h: Health, skipped: Dnode | None) -> list[Problem]:
     out = []
     skip_id = skipped.id if skipped is not None else None
     for vg in h.vgroups:
         where = f"vgroup {vg.id} ({vg.db})"
         leader = vg.leader
         if leader is None:
-            out.append(f"{where} has no leader ({vg.describe()})")
+            out.append(Problem(f"{where} has no leader ({vg.describe()})", True))
         elif leader.status.endswith("*"):
-            out.append(f"{where}: its leader on dnode {leader.dnode_id} is still restoring ({leader.status})")
+            out.append(
+                Problem(f"{where}: its leader on dnode {leader.dnode_id} is still restoring ({leader.status})", True)
+            )
         for m in vg.members:
             if m.dnode_id != skip_id and m.role != "leader" and not (m.is_up and m.role == "follower"):
-                out.append(f"{where}: the vnode on dnode {m.dnode_id} is {m.status or 'unknown'}")
+                down = m.role in ("offline", "dropping", "error", "")
+                out.append(Problem(f"{where}: the vnode on dnode {m.dnode_id} is {m.status or 'unknown'}", not down))
     for v in h.vnodes:
         if v.dnode_id != skip_id and v.is_up and not v.restored:
-            out.append(f"vnode of vgroup {v.vgroup_id} ({v.db}) on dnode {v.dnode_id} is catching up (not restored)")
+            text = f"vnode of vgroup {v.vgroup_id} ({v.db}) on dnode {v.dnode_id} is catching up (not restored)"
+            out.append(Problem(text, True))
     return out
 
 
@@ -172,7 +194,8 @@ def next_step(h: Health, naming: Naming, members: list[str], full: bool = False)
         return RollStep(StepKind.WAIT, reason=waiting[0] if waiting else "", problems=tuple(waiting))
     assert sts is not None
     stale = [m for m in members if pods[m].revision != sts.update_revision]
-    found = problems(h, naming, members)
+    every = _problems(h, naming, members)
+    found = [p.text for p in every]
     if not found:
         if not stale:
             return RollStep(StepKind.DONE, reason="every pod runs the StatefulSet's current revision")
@@ -188,9 +211,10 @@ def next_step(h: Health, naming: Naming, members: list[str], full: bool = False)
             f"{casualty} is down on a revision no healthy pod runs (a roll stopped there): it is down already, so "
             "it restarts first",
         )
-    if len(stale) < len(members):
+    if len(stale) < len(members) or all(p.transient for p in every):
         return RollStep(StepKind.WAIT, reason=found[0], problems=tuple(found))
-    return RollStep(StepKind.REFUSE, reason=found[0], problems=tuple(found))
+    hard = [p.text for p in every if not p.transient]
+    return RollStep(StepKind.REFUSE, reason=hard[0], problems=tuple(found))
 
 
 def _casualty(h: Health, naming: Naming, members: list[str], stale: list[str]) -> str:
