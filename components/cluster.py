@@ -21,6 +21,7 @@ from components.rollout.provider import ClusterChange, RollingRestart
 from components.rollout.shape import change_inputs, rollout_inputs
 
 TYPE_TOKEN = "tdengine:index:Cluster"
+CHANGE_ANNOTATION = "tdengine.io/cluster-change"
 
 _GENERATED_SPECIALS = "-_+=.,:"
 """A subset of TDengine's password specials with no meaning to shells, URLs or `$(VAR)` expansion."""
@@ -51,9 +52,13 @@ class TDengineCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         password = self._root_password(child)
-        created: list[pulumi.Resource] = []
+        # First what the change does to the running cluster: a refusal (its Check) stops the run before any other
+        # object of the cluster changes, as each of them waits for it.
+        self.change = ClusterChange(f"{self._name}-change", self._change_props(), child)
+        after_change = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.change]))
+        created: list[pulumi.Resource] = [self.change]
         if args.create_namespace:
-            created.append(self._namespace(child))
+            created.append(self._namespace(after_change))
         namespace_opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(created)))
 
         secret = self._object("root", manifests.root_secret(args, password), namespace_opts)
@@ -66,7 +71,7 @@ class TDengineCluster(pulumi.ComponentResource):
         sts_opts = pulumi.ResourceOptions.merge(
             namespace_opts, pulumi.ResourceOptions(depends_on=[secret, config, service, *before])
         )
-        self.statefulset = self._object("sts", manifests.statefulset(args), sts_opts)
+        self.statefulset = self._object("sts", self._statefulset_manifest(), sts_opts)
         self._after_statefulset(namespace_opts, password, self.statefulset)
         if args.verify:
             self._verify(namespace_opts, password)
@@ -143,6 +148,16 @@ class TDengineCluster(pulumi.ComponentResource):
         kubeconfig = pulumi.Output.secret(a.kubeconfig) if a.kubeconfig else None
         return props.to_inputs(root_password=password, kubeconfig=kubeconfig)
 
+    def _statefulset_manifest(self) -> dict[str, Any]:
+        """The StatefulSet, with one annotation from ClusterChange's last run (`applied`, a counter): unknown in a
+        preview that changes the cluster's shape, so pulumi-kubernetes previews the StatefulSet without its
+        server-side dry-run, which for a replacement (an immutable field) would be refused: the object still
+        exists in a preview; in `pulumi up` ClusterChange has deleted it (orphan) first."""
+        manifest = manifests.statefulset(self.args)
+        metadata = manifest["metadata"]
+        metadata["annotations"] = {**metadata["annotations"], CHANGE_ANNOTATION: self.change.applied.apply(_counter)}
+        return manifest
+
     def _change_props(self) -> dict[str, Any]:
         """Inputs of ClusterChange: the cluster's shape (what a change of it does), the members and Kubernetes
         access (it sends no SQL: no password)."""
@@ -153,12 +168,10 @@ class TDengineCluster(pulumi.ComponentResource):
         return props
 
     def _before_statefulset(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> list[pulumi.Resource]:
-        """First what the change does (refused in preview when unsafe; volume expansion), then the drain of departing
-        dnodes before the StatefulSet may shrink (and stale PVCs pruned before it grows)."""
-        self.change = ClusterChange(f"{self._name}-change", self._change_props(), opts)
+        """After what the change does (ClusterChange: refused in preview when unsafe; volume expansion), the drain of
+        departing dnodes before the StatefulSet may shrink (and stale PVCs pruned before it grows)."""
         props = self._membership_props(password)
-        after_change = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.change]))
-        self.decommission = DnodeDecommission(f"{self._name}-decommission", props, after_change)
+        self.decommission = DnodeDecommission(f"{self._name}-decommission", props, opts)
         return [self.change, self.decommission]
 
     def _after_statefulset(
@@ -214,3 +227,7 @@ def _generation(metadata: Any) -> int | None:
     """`metadata.generation` of the StatefulSet (a typed output, or a dict under mocks)."""
     value = metadata.get("generation") if isinstance(metadata, dict) else getattr(metadata, "generation", None)
     return int(value) if isinstance(value, int | float) else None
+
+
+def _counter(value: Any) -> str | None:
+    return str(int(value)) if isinstance(value, int | float) else None

@@ -147,9 +147,9 @@ def classify(old: ClusterShape, new: ClusterShape) -> Plan:
     if old.pod_management_policy != new.pod_management_policy:
         b.add(
             Kind.RECREATE,
-            f"podManagementPolicy {old.pod_management_policy} -> {new.pod_management_policy}: an immutable field, so "
-            "the StatefulSet object is recreated with orphan deletion (its pods and PVCs are kept and adopted, no "
-            "restart)",
+            f"StatefulSet object recreated, no restart (podManagementPolicy {old.pod_management_policy} -> "
+            f"{new.pod_management_policy} is immutable): deleted with orphan deletion, which keeps its pods and PVCs "
+            "for the new one to adopt",
         )
     _cluster_settings(old, new, b)
     restart = _restart(old, new, b)
@@ -205,9 +205,8 @@ def _volumes(old: ClusterShape, new: ClusterShape, b: _Builder) -> None:
         sizes = ", ".join(f"{n} {a} -> {z}" for n, a, z in grown)
         b.add(
             Kind.VOLUME_EXPANSION,
-            f"volume expansion ({sizes}): every PVC is expanded in place (when its StorageClass allows it), then the "
-            "StatefulSet object is recreated with orphan deletion, so its pods and PVCs are kept and adopted (no "
-            "restart)",
+            f"volume expansion, no restart ({sizes}): each PVC expanded in place (its StorageClass must allow it), "
+            "then the StatefulSet object recreated with orphan deletion, which keeps and adopts its pods and PVCs",
         )
 
 
@@ -235,7 +234,7 @@ def _restart(old: ClusterShape, new: ClusterShape, b: _Builder) -> tuple[Kind, s
             b.refuse("image", f"image {old.image} -> {new.image}: {verdict.rule}", verdict.fix)
             return None
         full = not verdict.rolls
-        reasons.append(f"image {old.image} -> {new.image} ({verdict.jump})")
+        reasons.append(f"image {image_change(old.image, new.image)}, {verdict.jump}")
     if old.timezone != new.timezone:
         if not same_offset(old.timezone, new.timezone):
             b.refuse(
@@ -247,21 +246,30 @@ def _restart(old: ClusterShape, new: ClusterShape, b: _Builder) -> tuple[Kind, s
                 "connector's time zone option",
             )
             return None
-        reasons.append(f"timezone {old.timezone} -> {new.timezone} (the same UTC offset all year)")
+        reasons.append(f"timezone {old.timezone} -> {new.timezone}, the same UTC offset all year")
     if old.template_hash == new.template_hash and not reasons:
         return None
     if not reasons:
         reasons.append("the pod template changed")
     n = new.replicas
+    why = "; ".join(reasons)
     if full:
         return Kind.FULL_RESTART, (
-            f"full restart of {n} pods at once (allowFullRestart: TDengine cannot roll this version change): "
-            f"{', '.join(reasons)}; the cluster is unavailable until every dnode is back"
+            f"full restart of {n} pods at once ({why}; allowFullRestart): TDengine cannot roll this version change, "
+            "so the cluster is unavailable until every dnode is back"
         )
     return Kind.ROLLING_RESTART, (
-        f"rolling restart of {n} pods, one at a time (highest ordinal first, the mnode leader's pod last), each "
-        f"only while the cluster is healthy and waited for until it has caught up: {', '.join(reasons)}"
+        f"rolling restart of {n} pods, one at a time ({why}): highest ordinal first, the mnode leader's pod last, "
+        "each only while the cluster is healthy and waited for until it has caught up"
     )
+
+
+def image_change(old: str, new: str) -> str:
+    """`3.3.6.13 -> 3.3.6.14` when only the tag changes, else both images in full."""
+    old_repo, new_repo = old.split("@", 1)[0].rsplit(":", 1)[0], new.split("@", 1)[0].rsplit(":", 1)[0]
+    if old_repo == new_repo and "@" not in old + new:
+        return f"{versions.tag_of(old)} -> {versions.tag_of(new)}"
+    return f"{old} -> {new}"
 
 
 def _scale(old: ClusterShape, new: ClusterShape, b: _Builder) -> None:

@@ -27,7 +27,7 @@ from pulumi.output import Unknown
 
 from components.membership.props import SECRET_INPUTS, MembershipProps
 from components.rollout import versions
-from components.rollout.classify import Kind, Plan, classify
+from components.rollout.classify import Kind, Plan, classify, image_change
 from components.rollout.errors import ChangeRefused
 from components.rollout.shape import SHAPE_KEYS, ClusterShape
 from components.tdengine.errors import ClusterError
@@ -35,7 +35,7 @@ from components.tdengine.kube_types import WorkloadOps
 from components.tdengine.naming import Naming
 from components.tdengine.wait import Deadline, stderr_progress
 
-CHANGE_COMPUTED = ("storageClassExpands", "kubeconfigSet")
+CHANGE_COMPUTED = ("storageClassExpands", "kubeconfigSet", "applied")
 ROLL_KEYS = ("templateHash", "generation", "image", "allowFullRestart", "members", "rootPassword")
 """The inputs whose change makes RollingRestart run (the StatefulSet's spec, the pods, the password it logs in with)."""
 
@@ -108,19 +108,18 @@ class ClusterChangeProvider(dynamic.ResourceProvider):
             storage_class = next((v.storage_class for v in shape.volumes), "") or "(the cluster's default)"
             raise ChangeRefused(
                 f"storageSize/logStorageSize grow, but StorageClass {storage_class} did not allow volume expansion "
-                "(allowVolumeExpansion) when the last `pulumi up` read it, and Kubernetes cannot shrink or expand a "
-                "volume of such a class",
-                "set storageSize/logStorageSize back; to expand, the StorageClass needs allowVolumeExpansion: true "
-                "(and a CSI driver that can expand), then run `pulumi up --refresh` with the new size",
+                "(allowVolumeExpansion) when the last `pulumi up` read it, and Kubernetes refuses to expand a volume "
+                "of such a class",
+                "set storageSize/logStorageSize back; to expand, give the StorageClass allowVolumeExpansion: true "
+                "(with a CSI driver that can expand), then run `pulumi up --refresh`, which reads it again",
                 "volume expansion",
             )
         return dynamic.DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         naming = _naming(props)
-        return dynamic.CreateResult(
-            f"{naming.namespace}/{naming.statefulset}", _public(props, storageClassExpands=self._expands(props))
-        )
+        outs = _public(props, storageClassExpands=self._expands(props), applied=1)
+        return dynamic.CreateResult(f"{naming.namespace}/{naming.statefulset}", outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         from components.rollout import expand
@@ -140,7 +139,8 @@ class ClusterChangeProvider(dynamic.ResourceProvider):
                 storage_class = next((v.storage_class for v in shape.volumes), "")
                 expand.expand_volumes(kube, naming, list(p.members), sizes, storage_class, deadline, p.poll_interval)
             expand.recreate_statefulset(kube, naming, deadline, p.poll_interval)
-        return dynamic.UpdateResult(_public(news, storageClassExpands=self._expands(news)))
+        applied = int(olds.get("applied") or 0) + 1
+        return dynamic.UpdateResult(_public(news, storageClassExpands=self._expands(news), applied=applied))
 
     def configure(self, req: dynamic.ConfigureRequest) -> None:
         """Keep the stack's kubeconfig: `delete` gets only outputs, which never carry it."""
@@ -163,6 +163,16 @@ class ClusterChangeProvider(dynamic.ResourceProvider):
 
         teardown.delete_orphaned_pods(kube, naming, Deadline.after(float(props.get("readyTimeoutSeconds") or 900)))
 
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        """`pulumi refresh`: whether the StorageClass can expand, read again (the rest is what the last `up` did)."""
+        kubeconfig = str(props.get("kubeconfig") or "") or getattr(self, "_stack_kubeconfig", "")
+        outs = dict(props)
+        if kubeconfig or not props.get("kubeconfigSet"):  # never an ambient kubeconfig for a cluster that named one
+            expands = self._expands({**props, "kubeconfig": kubeconfig})
+            if expands is not None:
+                outs["storageClassExpands"] = expands
+        return dynamic.ReadResult(id_, outs)
+
     def _kube(self, props: Mapping[str, Any]) -> WorkloadOps:
         return KUBE_FACTORY(str(props.get("kubeconfig") or ""), str(props.get("kubeContext") or ""))
 
@@ -180,13 +190,15 @@ class ClusterChange(dynamic.Resource, module="tdengine", name="ClusterChange"):
     """What a change of settings does to the running cluster: shown in preview, refused when unsafe."""
 
     plan: pulumi.Output[str]
+    applied: pulumi.Output[int]
+    """How many updates it ran: unknown in a preview that changes the cluster's shape (see cluster.py)."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
         super().__init__(
             ClusterChangeProvider(),
             name,
-            {**props, "plan": props.get("plan", ""), "storageClassExpands": None},
+            {**props, "plan": props.get("plan", ""), "storageClassExpands": None, "applied": None},
             pulumi.ResourceOptions.merge(opts, secret),
         )
 
@@ -237,9 +249,8 @@ class RollingRestartProvider(dynamic.ResourceProvider):
         p = MembershipProps.from_inputs(news)
         old_image, new_image = str(olds.get("image") or ""), str(news.get("image") or "")
         full = restart_mode(old_image, new_image, bool(news.get("allowFullRestart")))
-        why = (
-            f"image {old_image} -> {new_image}" if old_image and old_image != new_image else "the pod template changed"
-        )
+        changed = old_image and old_image != new_image
+        why = f"image {image_change(old_image, new_image)}" if changed else "the pod template changed"
         self._roll(p, news, olds.get("rootPassword") or None, why, full)
         return dynamic.UpdateResult(_public(news))
 

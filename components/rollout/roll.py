@@ -175,7 +175,8 @@ def _restart_line(s: Session, pod: str, n: int, total: int, step: RollStep, why:
     except ClusterError:  # only for the progress line
         dnode = None
     on = f" (dnode {dnode.id})" if dnode is not None else ""
-    return f"restart {pod}{on}, {n} of {total}: {step.reason}; {why}"
+    first = f"; {step.reason}" if step.reason.startswith(pod) or step.kind is StepKind.RESTART_ALL else ""
+    return f"restart {pod}{on}, {n} of {total}: {why}{first}"
 
 
 def _hint(namespace: str, pod: str) -> str:

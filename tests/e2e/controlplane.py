@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.rollout.shape import quantity_bytes
 from tests.e2e.procs import Proc, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,8 @@ class ControlPlane:
     server: str = field(init=False, default="")
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
     _recycler: threading.Thread | None = field(init=False, default=None)
+    resized: list[str] = field(init=False, default_factory=list)
+    """Every PVC the emulated external-resizer expanded: `<namespace>/<name> <old> -> <new>`."""
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -257,10 +260,12 @@ class ControlPlane:
         return len(ready) == self.nodes
 
     def _recycle_volumes(self) -> None:
-        """A Released volume (its claim deleted) becomes Available again, emptied: a fresh volume."""
+        """A Released volume (its claim deleted) becomes Available again, emptied: a fresh volume. And the part of
+        a CSI driver's external-resizer (`_resize`)."""
         while not self._stop.wait(0.5):
             try:
                 pvs = self.get("pv", "-l", "e2e.tdengine.io/pool=standard")["items"]
+                self._resize(self.get("pvc", "--all-namespaces")["items"], {p["metadata"]["name"]: p for p in pvs})
             except Exception:  # the API server is stopping
                 continue
             for pv in pvs:
@@ -271,6 +276,28 @@ class ControlPlane:
                 path.mkdir(parents=True, exist_ok=True)
                 patch = json.dumps({"spec": {"claimRef": None}})
                 self.kubectl("patch", "pv", pv["metadata"]["name"], "--type", "merge", "-p", patch, check=False)
+
+    def _resize(self, pvcs: list[dict[str, Any]], pvs: dict[str, dict[str, Any]]) -> None:
+        """The external-resizer of a CSI driver, for the pool's hostPath volumes, which have none: the real
+        kube-controller-manager leaves a larger PVC of them to an external controller (event `ExternalExpanding`).
+        As external-resizer does for a volume that needs no node-side expansion: the PV's capacity becomes the
+        request, then the PVC's `status.capacity` (its status subresource). The API server's own admission has
+        already refused a larger PVC whose StorageClass does not allow expansion."""
+        for pvc in pvcs:
+            spec, status = pvc["spec"], pvc.get("status") or {}
+            requested = spec.get("resources", {}).get("requests", {}).get("storage", "")
+            capacity = status.get("capacity", {}).get("storage", "")
+            pv = pvs.get(spec.get("volumeName", ""))
+            if pv is None or status.get("phase") != "Bound" or not requested or not capacity:
+                continue
+            if quantity_bytes(requested) <= quantity_bytes(capacity):
+                continue
+            grow = json.dumps({"spec": {"capacity": {"storage": requested}}})
+            self.kubectl("patch", "pv", pv["metadata"]["name"], "--type", "merge", "-p", grow)
+            done = json.dumps({"status": {"capacity": {"storage": requested}, "conditions": None}})
+            ns, name = pvc["metadata"]["namespace"], pvc["metadata"]["name"]
+            self.kubectl("patch", "pvc", name, "-n", ns, "--subresource=status", "--type", "merge", "-p", done)
+            self.resized.append(f"{ns}/{name} {capacity} -> {requested}")
 
     def wait(self, what: str, ready: Any, timeout: float = 120) -> None:
         wait_for(what, ready, timeout, self.procs)

@@ -53,7 +53,7 @@ def test_preview_of_a_new_stack_creates_nothing_and_sends_no_sql(e2e: E2ECluster
     e2e.project.init(STACK)
     requests = len(e2e.sim.requests)
     run = e2e.project.preview().check()
-    assert re.search(r"\+ 11 to create", run.stdout), run.stdout
+    assert re.search(r"\+ 13 to create", run.stdout), run.stdout
     for resource in ("tdengine-decommission", "tdengine-membership", "tdengine-sts", "tdengine-ns"):
         assert resource in run.stdout
     assert len(e2e.sim.requests) == requests
@@ -62,7 +62,7 @@ def test_preview_of_a_new_stack_creates_nothing_and_sends_no_sql(e2e: E2ECluster
 
 def test_up_creates_everything_and_converges(e2e: E2ECluster, watcher: ApiWatcher) -> None:
     run = e2e.project.up().check()
-    assert "+ 11 created" in run.stdout
+    assert "+ 13 created" in run.stdout
     sts = e2e.plane.get("statefulset", STATEFULSET, "-n", NAMESPACE)
     assert sts["status"]["readyReplicas"] == 3
     kinds = e2e.plane.kubectl("get", "secret,configmap,service,pdb,statefulset", "-n", NAMESPACE, "-o", "name")

@@ -187,6 +187,9 @@ def test_the_day_two_resources_come_first_and_after_the_statefulset(dev):
     assert urn[CHANGE] in dev.one(DECOMMISSION).dependencies and urn[CHANGE] in sts.dependencies
     assert sts.urn in dev.one(ROLLOUT).dependencies
     assert urn[ROLLOUT] in dev.one(MEMBERSHIP).dependencies
+    for r in dev.registered:  # a refusal (ClusterChange's Check) leaves every object of the cluster as it was
+        if r.type.startswith(("kubernetes:", "pulumi-python:dynamic")) and r.type != CHANGE:
+            assert urn[CHANGE] in r.dependencies, r.name
     change = dev.one(CHANGE).inputs
     assert change["image"] == "tdengine/tdengine:3.3.6.13" and change["replicas"] == 3.0
     assert change["volumes"] == [{"name": "taosdata", "size": "5Gi", "storageClass": "standard"}]

@@ -61,7 +61,7 @@ CLASSIFIED = [
     ({"taos_settings": {"TAOS_SUPPORT_VNODES": "32"}}, (Kind.ROLLING_RESTART,), "rolling restart"),
     ({"timezone": "Asia/Hong_Kong"}, (Kind.ROLLING_RESTART,), "the same UTC offset all year"),
     ({"storage_size": "10Gi"}, (Kind.VOLUME_EXPANSION,), "taosdata 5Gi -> 10Gi"),
-    ({"pod_management_policy": "OrderedReady"}, (Kind.RECREATE,), "orphan deletion"),
+    ({"pod_management_policy": "OrderedReady"}, (Kind.RECREATE,), "recreated, no restart"),
     ({"replicas": 4}, (Kind.SCALE,), "scale-out 3 -> 4"),
     ({"replicas": 4, "image": "tdengine/tdengine:3.3.6.14"}, (Kind.SCALE, Kind.ROLLING_RESTART), "restart of 4"),
     ({"storage_size": "10Gi", "cpu_request": "1"}, (Kind.VOLUME_EXPANSION, Kind.ROLLING_RESTART), "then rolling"),

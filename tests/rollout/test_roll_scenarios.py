@@ -60,7 +60,10 @@ def test_an_image_upgrade_rolls_one_pod_at_a_time_highest_first_leader_last(sim,
     assert revisions(sim) == {sim.kube.update_revision}
     assert sim.mutations() == before  # a restart sends no SQL change
     err = capsys.readouterr().err
-    assert "restart tdengine-2 (dnode 2), 1 of 3" in err and "back, its dnode ready and every vgroup caught up" in err
+    assert (
+        "restart tdengine-2 (dnode 2), 1 of 3: image 3.3.6.13 -> 3.3.6.14" in err
+        and "back, its dnode ready and every vgroup caught up" in err
+    )
     assert "rolling restart done: tdengine-2, tdengine-1, tdengine-0 restarted" in err
     healthy(engine, 3)
     assert engine.log[-2:] == ["update change", "update rollout"]
@@ -103,7 +106,7 @@ def test_a_change_that_restarts_nothing_runs_nothing(sim):
 def test_volume_expansion_expands_every_pvc_and_restarts_nothing(sim, capsys):
     engine = running(sim)
     pods = uids(sim)
-    assert "volume expansion (taosdata 5Gi -> 10Gi)" in engine.preview(3, storage_size="10Gi")
+    assert "volume expansion, no restart (taosdata 5Gi -> 10Gi)" in engine.preview(3, storage_size="10Gi")
     engine.up(3, storage_size="10Gi")
     sizes = {p.name: (p.requested, p.capacity) for p in sim.kube.list_pvc_states(NS, "tdengine", ["taosdata"])}
     assert sizes == {f"taosdata-tdengine-{i}": ("10Gi", "10Gi") for i in range(3)}
@@ -153,7 +156,7 @@ def test_a_class_that_stopped_expanding_is_refused_before_anything_changes(sim):
 def test_a_pod_management_policy_change_recreates_the_object_only(sim):
     engine = running(sim)
     pods = uids(sim)
-    assert "orphan deletion" in engine.preview(3, pod_management_policy="OrderedReady")
+    assert "StatefulSet object recreated, no restart" in engine.preview(3, pod_management_policy="OrderedReady")
     engine.up(3, pod_management_policy="OrderedReady")
     assert "replace statefulset" in engine.log and uids(sim) == pods and sim.kube.restarts == []
 
