@@ -230,7 +230,7 @@ def _restart(old: ClusterShape, new: ClusterShape, b: _Builder) -> tuple[Kind, s
     full = False
     if old.image != new.image:
         verdict = versions.judge(old.image, new.image)
-        if not verdict.rolls and not new.allow_full_restart:
+        if not verdict.rolls and not (new.allow_full_restart and verdict.full_restart):
             b.refuse("image", f"image {old.image} -> {new.image}: {verdict.rule}", verdict.fix)
             return None
         full = not verdict.rolls

@@ -17,8 +17,8 @@ pod is what moves it. Going last, that restart is the roll's only mnode election
     a member pod missing or terminating       | any       | wait (the StatefulSet recreates it)
     every pod on the update revision          | healthy   | done
     pods left on an older revision            | healthy   | restart the next one (rolling), all of them (full)
-    one pod down, alone on its revision       | healthy   | restart it: a failed roll left it, and it is
-                                              | but for it|   down already (a revert or a fix brings it back)
+    one pod down and left behind, the pods on | healthy   | restart it: a roll that stopped half way left
+      mixed revisions (a roll stopped)        | but for it|   it, it is down already (a revert or a fix)
     some pods on the update revision (a roll  | unhealthy | wait (what the last restart left may still catch
       in progress: this run's or a resumed one)|          |   up); the deadline and the stall detector end it
     none on the update revision               | passing   | wait: an election, vnodes catching up, a pod
@@ -208,8 +208,8 @@ def next_step(h: Health, naming: Naming, members: list[str], full: bool = False)
         return RollStep(
             StepKind.RESTART,
             (casualty,),
-            f"{casualty} is down on a revision no healthy pod runs (a roll stopped there): it is down already, so "
-            "it restarts first",
+            f"{casualty} is down and left behind by a roll that stopped half way: it is down already, so it restarts "
+            "first",
         )
     if len(stale) < len(members) or all(p.transient for p in every):
         return RollStep(StepKind.WAIT, reason=found[0], problems=tuple(found))
@@ -218,7 +218,8 @@ def next_step(h: Health, naming: Naming, members: list[str], full: bool = False)
 
 
 def _casualty(h: Health, naming: Naming, members: list[str], stale: list[str]) -> str:
-    """The one member pod that is down and alone on its revision, if it needs a restart ('' otherwise)."""
+    """The one member pod that is down and needs a restart, when the pods run mixed revisions (a roll stopped half
+    way: this is what it left down); '' otherwise, e.g. for a crash while every pod ran the same revision."""
     pods = {p.name: p for p in h.pods}
     state = h.state
 
@@ -229,6 +230,4 @@ def _casualty(h: Health, naming: Naming, members: list[str], stale: list[str]) -
     sick = [m for m in members if down(m)]
     if len(sick) != 1 or sick[0] not in stale:
         return ""
-    revision = pods[sick[0]].revision
-    healthy_revisions = {pods[m].revision for m in members if m != sick[0]}
-    return sick[0] if revision not in healthy_revisions else ""
+    return sick[0] if len({pods[m].revision for m in members}) > 1 else ""

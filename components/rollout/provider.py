@@ -211,7 +211,7 @@ def restart_mode(old_image: str, new_image: str, allow_full: bool) -> bool:
     verdict = versions.judge(old_image, new_image)
     if verdict.rolls:
         return False
-    if allow_full:
+    if allow_full and verdict.full_restart:
         return True
     raise ChangeRefused(
         f"image {old_image} -> {new_image}: {verdict.rule}", verdict.fix, "restart", "No pod was restarted"

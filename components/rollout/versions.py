@@ -49,6 +49,8 @@ class Verdict:
     """The rule that decides it, quoted from TDengine's documentation (or why none applies)."""
     fix: str = ""
     """For a change that may not roll: what to do instead."""
+    full_restart: bool = False
+    """TDengine's procedure for it is the whole cluster stopped and started on the new version (allowFullRestart)."""
 
 
 def tag_of(image: str) -> str:
@@ -97,14 +99,14 @@ def judge(old_image: str, new_image: str) -> Verdict:
         )
         if down:
             return Verdict(Jump.MAJOR, False, rule, "keep the image: data upgraded to a Major release cannot go back")
-        return Verdict(Jump.MAJOR, False, rule, _FULL_STOP)
+        return Verdict(Jump.MAJOR, False, rule, _FULL_STOP, full_restart=True)
     if old[2] != new[2]:
         rule = (
             f"{shown} changes the Feature version: TDengine does not support rolling "
             f"{'downgrades' if down else 'upgrades'} across it ({RULES_SOURCE}); clients' libtaos must change "
             "with the server"
         )
-        return Verdict(Jump.FEATURE, False, rule, _FULL_STOP)
+        return Verdict(Jump.FEATURE, False, rule, _FULL_STOP, full_restart=True)
     verb = "downgrade" if down else "upgrade"
     return Verdict(
         Jump.MAINTENANCE,

@@ -1,6 +1,6 @@
 """A watcher of the simulated cluster during a run: how many dnodes were down at once, and which pods restarted.
 
-"Down" is a dnode not `ready` (offline, or its taosd stopped and not yet heard from) or a member pod not Ready,
+"Down" is a dnode neither `ready` nor `dropping` (offline, or its taosd stopped) or a member pod not Ready,
 counted only for dnodes and pods that were ready when the watch began and not crashed on purpose by the test (a
 fault is not "because of us"). Sampled every few milliseconds under the simulator's lock.
 """
@@ -44,10 +44,12 @@ class DownWatch:
             down = set()
             for d in snap.dnodes:
                 ordinal = int(d["endpoint"].split(".", 1)[0].rsplit("-", 1)[1])
-                if d["id"] in self._ready and d["status"] != "ready" and ordinal not in self.excused:
+                serving = d["status"] in ("ready", "dropping")  # a draining dnode still serves
+                if d["id"] in self._ready and not serving and ordinal not in self.excused:
                     down.add(ordinal)
+            member = set(range(self.sim.kube.replicas))  # a pod a scale-in removes has been drained first
             for p in snap.pods:
-                if not p.ready and p.ordinal not in self.excused and p.ordinal in self._ready_pods:
+                if not p.ready and p.ordinal in member - self.excused and p.ordinal in self._ready_pods:
                     down.add(p.ordinal)
             shown = tuple(sorted(down))
             if shown != last:

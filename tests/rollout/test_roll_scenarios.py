@@ -222,3 +222,19 @@ def test_an_interrupted_roll_resumes_from_the_pods_revisions(sim):
         engine.up(3, image=NEXT)  # the re-run waits for tdengine-2 to catch up, then goes on
     assert sim.kube.restarts == ["tdengine-2", "tdengine-1", "tdengine-0"] and watch.most == 1
     healthy(engine, 3)
+
+
+def test_setting_back_a_roll_that_stopped_half_way_restarts_what_it_left_down_first(sim):
+    """tdengine-2 took the new image, tdengine-1 never came back: setting the image back restarts tdengine-1 first
+    (down already), then tdengine-2, which runs the abandoned revision; tdengine-0 never restarts."""
+    engine = running(sim)
+    old_revision = sim.kube.update_revision
+    sim.kube.crash_once.add(1)
+    with pytest.raises(RestartNotHealthy):
+        engine.up(3, image=NEXT, overrides={"stallTimeoutSeconds": 0.5, "readyTimeoutSeconds": 5.0})
+    assert sim.kube.restarts == ["tdengine-2", "tdengine-1"]
+    with DownWatch(sim, excused={1}) as watch:
+        engine.up(3, image="tdengine/tdengine:3.3.6.13")
+    assert sim.kube.restarts == ["tdengine-2", "tdengine-1", "tdengine-1", "tdengine-2"] and watch.most <= 1
+    assert revisions(sim) == {old_revision} == {sim.kube.update_revision}
+    healthy(engine, 3)

@@ -270,7 +270,8 @@ class FakeKube(WorkloadMixin):
         self._created += 1
         revision = self.update_revision
         pod = _Pod(ordinal, uid=f"{self._cfg.statefulset}-{ordinal}-{self._created:06d}", revision=revision)
-        pod.crashed = revision in self.broken_revisions
+        pod.crashed = revision in self.broken_revisions or ordinal in self.crash_once
+        self.crash_once.discard(ordinal)
         self._pods[ordinal] = pod
         self._sched.call_later(delay, lambda: self._start(pod, 0))
 

@@ -6,7 +6,8 @@ The StatefulSet has `updateStrategy: OnDelete`, as the program's: `apply_templat
 `delete_statefulset_orphan` deletes the object alone (the pods run on, nothing recreates a deleted one) until
 `apply_statefulset` creates it again and it adopts them. PVCs have a requested size and a capacity; a resize of a
 PVC of an expandable class reaches its capacity `resize_seconds` later, as a resizer would. Test controls:
-`broken_revisions` (pods created at these revisions crash at once, as a bad image would), `expandable`.
+`broken_revisions` (pods created at these revisions crash at once, as a bad image would), `crash_once`,
+`expandable`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class WorkloadMixin:
         """The StorageClass's allowVolumeExpansion."""
         self.resize_seconds = 0.02
         self.broken_revisions: set[str] = set()
+        self.crash_once: set[int] = set()
+        """Ordinals whose next pod crashes at once (and only that one), whatever its revision."""
         self.sizes: dict[str, tuple[str, str]] = {}
         """PVC name -> (requested, capacity)."""
         self.size_of_template: dict[str, str] = {}
