@@ -17,7 +17,8 @@ from components import manifests
 from components.args import ClusterArgs
 from components.membership.props import MembershipProps
 from components.membership.provider import ClusterMembership, DnodeDecommission
-from components.rollout.provider import ClusterChange, RollingRestart
+from components.rollout.provider import ClusterChange
+from components.rollout.restart_provider import RollingRestart
 from components.rollout.shape import change_inputs, rollout_inputs
 
 TYPE_TOKEN = "tdengine:index:Cluster"

@@ -16,7 +16,9 @@ from typing import Any
 
 from components.args import ClusterArgs
 from components.membership import provider as membership
-from components.rollout import provider as rollout
+from components.rollout import glue
+from components.rollout.provider import ClusterChangeProvider
+from components.rollout.restart_provider import RollingRestartProvider
 from components.rollout.shape import change_inputs, rollout_inputs, template_hash
 from tests.engine import FAST, _as_grpc, props
 from tests.sim import SimCluster
@@ -47,11 +49,11 @@ class DayTwoEngine:
 
     def __post_init__(self) -> None:
         membership.KUBE_FACTORY = lambda _props: self.sim.kube
-        rollout.KUBE_FACTORY = lambda _config, _context: self.sim.kube
+        glue.KUBE_FACTORY = lambda _config, _context: self.sim.kube
         self.providers = {
-            "change": rollout.ClusterChangeProvider(),
+            "change": ClusterChangeProvider(),
             "decommission": membership.DnodeDecommissionProvider(),
-            "rollout": rollout.RollingRestartProvider(),
+            "rollout": RollingRestartProvider(),
             "membership": membership.ClusterMembershipProvider(),
         }
 
