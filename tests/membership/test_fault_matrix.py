@@ -411,6 +411,7 @@ def test_port_forward_dies(sim, capsys):
     nothing_lost(sim, before)
 
 
+@pytest.mark.parametrize("sim", [0.2], indirect=True)  # its 2 vnodes move in parallel: long enough to crash it
 def test_departing_pod_crashes(sim):
     engine = running(sim, 4)
     before, sent, leaving = data(sim), len(sim.requests), sim.dnode_id(3)

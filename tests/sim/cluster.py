@@ -16,7 +16,7 @@ from tests.sim import ops, tables
 from tests.sim.clock import Scheduler
 from tests.sim.faults import Faults
 from tests.sim.kube import FakeKube
-from tests.sim.model import Cluster, SimConfig
+from tests.sim.model import Cluster, MoveRecord, SimConfig
 from tests.sim.rest import RequestRecord, RestFront, RestServer
 
 _READ_ONLY = ("show", "select", "describe", "desc")
@@ -59,6 +59,8 @@ class SimCluster:
         mnode_settle_seconds: float | None = None,
         db_create_seconds: float | None = None,
         election_seconds: float | None = None,
+        copy_kb_per_second: float = 0.0,
+        enterprise: bool = False,
     ) -> None:
         hb2 = 2 * heartbeat_seconds
         self.config = SimConfig(
@@ -69,6 +71,7 @@ class SimCluster:
             hb2 if mnode_settle_seconds is None else mnode_settle_seconds,
             hb2 if db_create_seconds is None else db_create_seconds,
             hb2 if election_seconds is None else election_seconds,
+            copy_kb_per_second, enterprise,
         )  # fmt: skip
         self.faults = Faults()
         self.cluster = Cluster(self.config, self.faults)
@@ -134,6 +137,13 @@ class SimCluster:
         """CREATE DATABASE through the model (not logged as a REST request); raises SqlError."""
         ops.create_database(self.cluster, name, replica, vgroups)
 
+    def set_size(self, database: str, kb: int) -> None:
+        """Every vnode of the database uses `kb` of disk (`ins_disk_usage`; what a move of one copies)."""
+        with self.cluster.lock:
+            for vg in self.cluster.vgroups.values():
+                if vg.db == database:
+                    vg.size_kb = kb
+
     def set_root_password(self, password: str) -> None:
         """ALTER USER root PASS through the model (an operator in a taos shell; not logged as a REST
         request); raises SqlError as the statement would."""
@@ -164,9 +174,15 @@ class SimCluster:
                     "moving_to": vg.learner,
                     "leader": vg.leader,
                     "tables": len(vg.table_times),
+                    "size_kb": vg.size_kb,
                 }
                 for _, vg in sorted(self.cluster.vgroups.items())
             ]
+
+    def moves(self) -> list[MoveRecord]:
+        """Every vnode move that completed, in order (drops and redistributes)."""
+        with self.cluster.lock:
+            return list(self.cluster.moves)
 
     def transactions(self) -> list[dict[str, Any]]:
         names = [c[0] for c in tables.TRANS_COLS]
