@@ -16,7 +16,7 @@ from tests.sim import ops, tables
 from tests.sim.clock import Scheduler
 from tests.sim.faults import Faults
 from tests.sim.kube import FakeKube
-from tests.sim.model import Cluster, MoveRecord, SimConfig
+from tests.sim.model import Cluster, Database, MoveRecord, SimConfig, Vgroup
 from tests.sim.rest import RequestRecord, RestFront, RestServer
 
 _READ_ONLY = ("show", "select", "describe", "desc")
@@ -132,6 +132,33 @@ class SimCluster:
             ),
             timeout=timeout,
         )
+
+    def bootstrap_in_order(self, order: list[int], timeout: float = 10.0) -> None:
+        """Start pods 0..len(order) on a fresh cluster without the image's auto-join, then `create dnode` for
+        the other pods in the given order of ordinals: dnode ids 2, 3, ... follow it (placement depends on id
+        order, so a test can lay a cluster out as a recorded one was)."""
+        if self.config.auto_join or self.cluster.max_dnode_id or self.kube.replicas:
+            raise RuntimeError("bootstrap_in_order() needs a fresh cluster with auto_join=False")
+        self.kube.scale(len(order) + 1)
+        first = self.endpoint(0)
+        self.wait_until(lambda s: (s.dnode(first) or {}).get("status") == "ready" and all(p.ready for p in s.pods))
+        for ordinal in order:
+            ops.create_dnode(self.cluster, self.endpoint(ordinal))
+        eps = [self.endpoint(o) for o in range(len(order) + 1)]
+        self.wait_until(lambda s: all((s.dnode(e) or {}).get("status") == "ready" for e in eps), timeout=timeout)
+
+    def place_database(self, name: str, replica: int, members: list[list[int]]) -> None:
+        """A database laid out by hand (each vgroup's dnode ids), as an earlier shape of the cluster could have
+        left it; through the model, not logged as a request."""
+        with self.cluster.lock:
+            c = self.cluster
+            ids = []
+            for m in members:
+                vg = Vgroup(c.next_vgroup_id, name, replica, list(m), leader=m[0], fresh=False)
+                c.vgroups[vg.id] = vg
+                ids.append(vg.id)
+                c.next_vgroup_id += 1
+            c.dbs[name] = Database(name, replica, ids, time.time())
 
     def create_database(self, name: str, replica: int = 1, vgroups: int = 2) -> None:
         """CREATE DATABASE through the model (not logged as a REST request); raises SqlError."""

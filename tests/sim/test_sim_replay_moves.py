@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from tests.sim import SimCluster, ops
+from tests.sim import SimCluster
 from tests.sim.replay import POLLED, Replayer, load, run_plain, scenario
 
 MIGRATION = 0.4
@@ -39,11 +39,7 @@ def cluster_like(records: list[dict[str, Any]]) -> SimCluster:
         mnode_settle_seconds=0.1,
         db_create_seconds=0.05,
     ).start()
-    sim.kube.scale(len(rows))
-    sim.wait_until(lambda s: (s.dnode(rows[0][1]) or {}).get("status") == "ready" and all(p.ready for p in s.pods))
-    for row in rows[1:]:
-        ops.create_dnode(sim.cluster, row[1])
-    sim.wait_until(lambda s: all((s.dnode(r[1]) or {}).get("status") == "ready" for r in rows), timeout=10)
+    sim.bootstrap_in_order([int(r[1].split(".")[0].rsplit("-", 1)[1]) for r in rows[1:]])
     assert [(d["id"], d["endpoint"]) for d in sim.dnodes()] == [(r[0], r[1]) for r in rows]
     return sim
 
