@@ -12,7 +12,7 @@ from contextlib import ExitStack, contextmanager
 from components.tdengine import sql, wait
 from components.tdengine.connection import Connection
 from components.tdengine.errors import AdminUnreachable, ClusterError, TDengineError
-from components.tdengine.kube_types import KubeOps, PodOps
+from components.tdengine.kube_types import PodOps
 from components.tdengine.layout import Layout, disk_use_kb
 from components.tdengine.rest import AdminClient
 from components.tdengine.rows import ClusterState, parse_state, parse_vgroups
@@ -22,7 +22,7 @@ class Session:
     """An AdminClient, through a port-forward to a ready member pod unless `admin_url` is set.
     `reconnect()` replaces a forward that died."""
 
-    def __init__(self, conn: Connection, kube: KubeOps | None, members: list[str]) -> None:
+    def __init__(self, conn: Connection, kube: PodOps | None, members: list[str]) -> None:
         self.conn = conn
         self.kube = kube
         self.members = members
@@ -61,7 +61,7 @@ class Session:
 
 
 @contextmanager
-def session(conn: Connection, kube: KubeOps | None, members: list[str]) -> Iterator[Session]:
+def session(conn: Connection, kube: PodOps | None, members: list[str]) -> Iterator[Session]:
     s = Session(conn, kube, members)
     try:
         yield s
