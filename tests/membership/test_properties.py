@@ -87,6 +87,7 @@ class Stats:
     refusals: int = 0
     failures: int = 0
     resumed: int = 0
+    taken_back: int = 0
     moves: int = 0
     redistributed: int = 0
     violations: list[str] = field(default_factory=list)
@@ -95,7 +96,8 @@ class Stats:
         return (
             f"property test: {self.sequences} sequences, {self.steps} steps, {self.ups} pulumi ups "
             f"({self.converged} converged, {self.refusals} refusals, {self.failures} failed under faults, "
-            f"{self.resumed} re-runs converged after one), {self.moves} vnode moves "
+            f"{self.resumed} re-runs converged after one, {self.taken_back} half-done scale-ins taken back by "
+            f"refresh and up), {self.moves} vnode moves "
             f"({self.redistributed} by redistribute vgroup), {len(self.violations)} violations"
         )
 
@@ -242,6 +244,52 @@ class MembershipMachine(RuleBasedStateMachine):
             assert isinstance(self._last_error, MemberNotDrained), self._last_error
             assert "re-run `pulumi up`" in str(self._last_error) and self.sim.kube.replicas == current
         self._retry_after(outcome, n, allow, expected)
+
+    @rule(size=st.integers(1, 9), allow=st.booleans(), how=st.sampled_from(["refused_drop", "stall"]))
+    def scale_in_then_back(self, size: int, allow: bool, how: str) -> None:
+        """A scale-in of two or more dnodes that stops half-way (the second pod's `drop dnode` answers 979, or
+        its drain stalls), then the way back: `pulumi refresh` and `up` at the old size, which must converge:
+        the drained pods' stale volumes replaced, their dnodes re-added. `size` is taken modulo the sizes that
+        drain two pods or more (no draw depends on the cluster, so Hypothesis replays sequences exactly)."""
+        self._step()
+        current = self.sim.kube.replicas
+        if current < 3 or not self._healthy():
+            return
+        n = 1 + (size - 1) % (current - 2)
+        second = self.sim.dnode_id(current - 2)
+        if how == "refused_drop":
+            self.sim.faults.sql_error(979, pattern=rf"^drop dnode {second}$")
+            outcome = self._up(n, allowFewerThanThreeDnodes=allow)
+        else:
+            outcome = self._up_stalling(n, current - 2, {"allowFewerThanThreeDnodes": allow})
+        self.sim.faults.clear()
+        self._heal()
+        if outcome == "refused":
+            return  # nothing was changed: there is no way back to take
+        self.engine.refresh()
+        back = self._up(current, allowFewerThanThreeDnodes=allow)
+        assert back == "converged", f"up({current}) after a refresh did not converge: {self._last_error}"
+        self.stats.taken_back += 1
+
+    def _up_stalling(self, n: int, ordinal: int, overrides: dict[str, Any]) -> str:
+        """`up(n)` while a watcher stalls every move as soon as pod `ordinal`'s dnode is dropping."""
+        stop = threading.Event()
+        endpoint = self.sim.endpoint(ordinal)
+
+        def watch() -> None:
+            while not stop.is_set():
+                if (self.sim.snapshot().dnode(endpoint) or {}).get("status", "").startswith("dropping"):
+                    self.sim.faults.stall_drop(True)
+                    return
+                stop.wait(0.002)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            return self._up(n, **overrides, stallTimeoutSeconds=0.2)
+        finally:
+            stop.set()
+            watcher.join()
 
     # -- one `pulumi up` and its checks --------------------------------------------------------------------
     def _up(self, n: int, **overrides: Any) -> str:
