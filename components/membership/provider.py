@@ -163,7 +163,9 @@ class DnodeDecommissionProvider(_MembershipProvider):
                 drained = scale_in.drain(s, old_members, p)
             if len(members) > len(old_members):
                 deadline = Deadline.after(p.ready_timeout, "readyTimeoutSeconds")
-                scale_in.release_volumes(s, len(old_members), list(p.templates), deadline, p.poll_interval)
+                scale_in.release_volumes(
+                    s, len(old_members), list(p.templates), deadline, p.poll_interval, before_scale_up=True
+                )
         return dynamic.UpdateResult(_public(news, drained=drained))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

@@ -138,19 +138,25 @@ def release_volumes(
     deadline: Deadline,
     poll: float,
     progress: Progress = stderr_progress,
+    before_scale_up: bool = False,
 ) -> list[str]:
     """Delete the PVCs of ordinals >= first_ordinal once their pods are gone and their dnodes are out of the
     cluster (read after the pods are gone, right before deciding). Runs after a scale-in, once the StatefulSet
     has shrunk (ClusterMembership), and before a scale-up reuses an ordinal whose volume an earlier scale-in
-    left behind (DnodeDecommission: a dropped dnode's data dir never rejoins). Returns the deleted PVCs."""
+    left behind (DnodeDecommission: a dropped dnode's data dir never rejoins). Before a scale-up only pods
+    still terminating are waited for: a running pod there is one the StatefulSet keeps (a scale-in that
+    stopped half-way, healed by then), and its volume is never reclaimed. Returns the deleted PVCs."""
     kube = s.kube
     assert kube is not None
     naming = s.conn.naming
 
     def pods_gone(_elapsed: float) -> list[PodInfo] | Pending:
         pods = kube.list_pods(naming.namespace, naming.statefulset)
-        leaving = [p.name for p in pods if p.ordinal >= first_ordinal]
-        return Pending(f"pods {', '.join(leaving)} still there", value=pods) if leaving else pods
+        leaving = [p.name for p in pods if p.ordinal >= first_ordinal and (p.deleting or not before_scale_up)]
+        if not leaving:
+            return pods
+        still = f"pods {', '.join(leaving)} still there"
+        return Pending(still, mark=tuple(leaving), note=f"reclaiming PVCs: waiting, {still}", value=pods)
 
     pods = wait.settle("released pods gone", pods_gone, deadline=deadline, poll=poll, progress=progress)
     state = read_cluster(s, "reclaiming PVCs", deadline)
