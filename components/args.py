@@ -67,6 +67,7 @@ class ClusterArgs:
     drain_timeout: int = 3600
     stall_timeout: int = 600
     ready_timeout: int = 900
+    vnode_copy_mbps: int = 100
     delete_data_on_destroy: bool = False
     verify: bool = False
     verify_tables: int = 10

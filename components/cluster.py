@@ -143,6 +143,7 @@ class TDengineCluster(pulumi.ComponentResource):
             drain_timeout=a.drain_timeout,
             stall_timeout=a.stall_timeout,
             ready_timeout=a.ready_timeout,
+            vnode_copy_mbps=a.vnode_copy_mbps,
             delete_data_on_destroy=a.delete_data_on_destroy,
             namespace_created=a.create_namespace,
         )

@@ -203,6 +203,12 @@ SETTINGS: tuple[Setting, ...] = (
         "readyTimeoutSeconds", "ready_timeout", "integer", 900, "Deadline for every pod's dnode to be ready.",
         check=SECONDS,
     ),
+    Setting(
+        "vnodeCopyMBps", "vnode_copy_mbps", "integer", 100,
+        "MB/s a vnode copies at between dnodes (your network): a scale-in moves a vnode whose copy outlasts a "
+        "move's 20 s fixed cost once, by redistribute vgroup.",
+        check=whole(1, 100_000),
+    ),
     Setting("deleteDataOnDestroy", "delete_data_on_destroy", "boolean", False, "pulumi destroy also deletes the PVCs."),
     Setting(
         "verify", "verify", "boolean", False, "pulumi up ends with the seed's cluster checks (taosBenchmark, vgroups)."

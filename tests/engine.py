@@ -2,9 +2,9 @@
 
 `up(n)` does what `pulumi up` does when `replicas` becomes n: DnodeDecommission update, then (only if
 it succeeded) the StatefulSet change, awaited like pulumi-kubernetes awaits it, then ClusterMembership
-create/update. Provider methods are called exactly as the dynamic host calls them (olds = old outputs,
-numbers as floats); the Kubernetes side is the simulator's FakeKube through the provider's KUBE_FACTORY
-seam.
+create/update; `refresh()` does what `pulumi refresh` does: both resources' Read. Provider methods are called
+exactly as the dynamic host calls them (olds = old outputs, numbers as floats); the Kubernetes side is the
+simulator's FakeKube through the provider's KUBE_FACTORY seam.
 """
 
 from __future__ import annotations
@@ -79,6 +79,14 @@ class Engine:
         else:
             self.membership_outs = self.membership.update("id", self.membership_outs, news).outs
         return self.membership_outs
+
+    def refresh(self) -> None:
+        """`pulumi refresh`: each resource's Read with its old outputs; the outputs it returns replace them (the
+        inputs it returns are what a later Diff's engine-side display uses; the providers diff outputs)."""
+        if self.decommission_outs is not None:
+            self.decommission_outs = self.decommission.read("id", self.decommission_outs).outs
+        if self.membership_outs is not None:
+            self.membership_outs = self.membership.read("id", self.membership_outs).outs
 
     def scale_statefulset(self, n: int, timeout: float = 5.0) -> None:
         """The StatefulSet update, awaited until its n pods are Ready and the others are gone."""

@@ -171,6 +171,21 @@ class ProviderHost:
         )
         return self.stub.Update(request, timeout=self.timeout)
 
+    def read(
+        self, type_name: str, name: str, id_: str, outputs: dict[str, Any], old_inputs: dict[str, Any] | None = None
+    ) -> pb.ReadResponse:
+        """`pulumi refresh`: the old outputs as `properties` (and the old inputs, which this host reads only when
+        there are no outputs, a `.get()`)."""
+        request = pb.ReadRequest(
+            id=id_,
+            urn=urn(type_name, name),
+            name=name,
+            type=type_token(type_name),
+            properties=to_struct(outputs),
+            inputs=None if old_inputs is None else to_struct(old_inputs),
+        )
+        return self.stub.Read(request, timeout=self.timeout)
+
     def delete(
         self, type_name: str, name: str, id_: str, outputs: dict[str, Any], old_inputs: dict[str, Any] | None = None
     ) -> None:

@@ -10,6 +10,9 @@ from components.tdengine.errors import AdminTimeout, AdminUnreachable, ClusterEr
 from components.tdengine.session import Session, execute_tolerating
 from components.tdengine.wait import Progress
 
+GO_BACK = "to keep the dnodes instead: `pulumi refresh`, set replicas back to its old value, `pulumi up`"
+"""How to undo a scale-in that stopped half-way (the README's "Scaling")."""
+
 
 def take(s: Session, step: Step, progress: Progress, pod: str = "") -> None:
     """Run `step` (not `done` or `wait`, which send nothing); `pod` names the departing pod it is for."""
@@ -23,16 +26,22 @@ def take(s: Session, step: Step, progress: Progress, pod: str = "") -> None:
         progress(f"{pod}: drop mnode on dnode {step.dnode_id} (moving it before the drain)")
         execute_tolerating(s.admin, sql.drop_mnode(step.dnode_id), {sql.MNODE_NOT_THERE})
     elif step.kind is StepKind.DROP_DNODE:
-        _drop_dnode(s, pod, step, progress)
+        progress(f"{pod}: {sql.drop_dnode(step.dnode_id, step.force)}" + (f" ({step.reason})" if step.reason else ""))
+        _blocking(
+            s, pod, sql.drop_dnode(step.dnode_id, step.force), progress, {sql.DNODE_NOT_EXIST, sql.DNODE_IN_DROPPING}
+        )
+    elif step.kind is StepKind.REDISTRIBUTE:
+        statement = sql.redistribute_vgroup(step.vgroup, step.members)
+        progress(f"{pod}: {statement} ({step.reason})")
+        _blocking(s, pod, statement, progress, set())
     else:
         raise ValueError(f"step {step.kind} sends no statement")
 
 
-def _drop_dnode(s: Session, pod: str, step: Step, progress: Progress) -> None:
-    """`drop dnode` blocks while the vnodes move: a timeout or a "continues in the background" answer is not a
-    failure, the drain's wait decides (the dnode's row must go)."""
-    statement = sql.drop_dnode(step.dnode_id, step.force)
-    progress(f"{pod}: {statement}")
+def _blocking(s: Session, pod: str, statement: str, progress: Progress, done: set[int]) -> None:
+    """`drop dnode` and `redistribute vgroup` block while the vnodes move: a timeout or a "continues in the
+    background" answer is not a failure, the drain's wait decides (the vnode or the dnode's row must go);
+    `done`: answers that mean it happened already."""
     try:
         s.admin.execute(statement)
     except AdminTimeout:
@@ -40,11 +49,11 @@ def _drop_dnode(s: Session, pod: str, step: Step, progress: Progress) -> None:
     except TDengineError as err:
         if err.code in sql.CONTINUES_IN_BACKGROUND:
             progress(f"{pod}: {err.message}; polling")
-        elif err.code not in (sql.DNODE_NOT_EXIST, sql.DNODE_IN_DROPPING):
+        elif err.code not in done:
             raise ClusterError(
                 f"{statement} for {pod} failed: {err}; nothing else was changed for it. Fix: resolve what TDengine "
                 "names (a conflicting transaction: wait until 'show transactions' lists none), then re-run "
-                "`pulumi up`; it resumes from the cluster's state"
+                f"`pulumi up`; it resumes from the cluster's state (or, {GO_BACK})"
             ) from err
     except AdminUnreachable as err:
         progress(f"{pod}: {statement}: {err}; polling")

@@ -5,11 +5,10 @@ changed) and min(3, members) mnodes on the lowest ordinals, settled as one leade
 
 from __future__ import annotations
 
-from components.membership import act, plan
+from components.membership import act, heal, plan, rejoin
 from components.membership.plan import StepKind
 from components.tdengine import wait
 from components.tdengine.errors import ClusterError
-from components.tdengine.naming import Naming
 from components.tdengine.rows import ClusterState
 from components.tdengine.session import Session, read_state
 from components.tdengine.wait import Deadline, Pending, Progress, stderr_progress
@@ -28,7 +27,14 @@ def converge(
 
     def probe(_elapsed: float) -> ClusterState | Pending:
         state = read_state(s.admin)
-        refuse_stale_data(state, naming, members, templates)
+        stale = _stale(s, state, members, templates)
+        if stale:
+
+            def replace_volumes() -> None:
+                for found in stale:
+                    heal.heal(s, found, templates, deadline, poll, progress)
+
+            return Pending(f"{', '.join(x.pod for x in stale)} on a dropped dnode's volume", act=replace_volumes)
         steps = plan.plan_membership(state, naming, members)
         if not steps:
             return state
@@ -45,15 +51,16 @@ def converge(
     )
 
 
-def refuse_stale_data(state: ClusterState, naming: Naming, members: list[str], templates: list[str]) -> None:
-    """A pod on the volume of a dropped dnode (`dnodeId not match`) can never rejoin: say how to recover."""
-    for pod in members:
-        dnode = state.dnode_of(naming.fqdn(pod))
-        if dnode is not None and dnode.note == "dnodeId not match":
-            pvcs = " ".join(f"{t}-{pod}" for t in templates)
-            raise ClusterError(
-                f"pod {pod} runs on the data volume of a dnode that was dropped (dnode {dnode.id}: dnodeId not "
-                f"match), so it can never rejoin. Fix: drop dnode {dnode.id}, then "
-                f"kubectl -n {naming.namespace} delete pvc {pvcs} --wait=false && "
-                f"kubectl -n {naming.namespace} delete pod {pod}, then re-run"
-            )
+def _stale(s: Session, state: ClusterState, members: list[str], templates: list[str]) -> list[rejoin.Stale]:
+    """Member pods whose `create dnode` met 'dnodeId not match' (a dropped dnode's volume): healed, except the
+    first dnode's, which is refused with the steps."""
+    naming = s.conn.naming
+    if s.kube is None or not any(d.note == rejoin.STALE_NOTE for d in state.dnodes):
+        return []
+    pods = s.kube.list_pods(naming.namespace, naming.statefulset)
+    stale = rejoin.stale_members(state, pods, naming, members, before_statefulset=False)
+    for found in stale:
+        refusal = rejoin.stale_refusal(found, naming, templates)
+        if refusal is not None:
+            raise ClusterError(refusal)
+    return stale

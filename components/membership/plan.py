@@ -16,6 +16,9 @@ from components.tdengine.naming import Naming
 from components.tdengine.rows import ClusterState, Dnode
 
 MNODE_TARGET = 3
+DROP_DNODE_TRANS = "drop-dnode"
+REDISTRIBUTE_TRANS = "red-vgroup"
+"""`show transactions`' oper of a `drop dnode` and of a `redistribute vgroup`."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class StepKind(StrEnum):
     CREATE_MNODE = "create_mnode"
     DROP_DNODE = "drop_dnode"
     CREATE_DNODE = "create_dnode"
+    REDISTRIBUTE = "redistribute"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,9 @@ class Step:
     endpoint: str = ""
     force: bool = False
     reason: str = ""
+    vgroup: int = 0
+    """REDISTRIBUTE: the vgroup, and its complete new member list."""
+    members: tuple[int, ...] = ()
 
 
 def departing_pods(state: ClusterState, naming: Naming, old_members: list[str], new_members: list[str]) -> list[str]:
@@ -74,10 +81,17 @@ def preflight_size(target: int, options: DrainOptions, action: str = "scale-down
 
 
 def preflight_scale_down(
-    state: ClusterState, naming: Naming, departing: list[str], remaining: list[str], options: DrainOptions
+    state: ClusterState,
+    naming: Naming,
+    departing: list[str],
+    remaining: list[str],
+    options: DrainOptions,
+    moving_ours: bool = False,
 ) -> None:
     """Refuse, before anything changes, a scale-down that TDengine would stop half-way or that would
-    lose data or quorum. Raises ScaleDownRefused naming the reason and the fix."""
+    lose data or quorum. Raises ScaleDownRefused naming the reason and the fix. Whether the vnodes fit, vgroup
+    by vgroup, is the placement plan's (`scale_plan.py`); `moving_ours`: a `redistribute vgroup` running now
+    moves a vnode off a departing dnode (an interrupted scale-in's)."""
     if not departing:
         return
     target = len(remaining)
@@ -114,7 +128,11 @@ def preflight_scale_down(
                 f"bring {pod} back to ready (kubectl -n {naming.namespace} get pod {pod}; show dnodes) and re-run",
             )
     ours = {d.id for d in state.dnodes if d.fqdn in departing_fqdns and d.is_dropping}
-    foreign = [t for t in state.transactions if not (t.oper == "drop-dnode" and ours)]
+    foreign = [
+        t
+        for t in state.transactions
+        if not (t.oper == DROP_DNODE_TRANS and ours) and not (t.oper == REDISTRIBUTE_TRANS and moving_ours)
+    ]
     if foreign:
         t = foreign[0]
         raise ScaleDownRefused(
@@ -126,15 +144,6 @@ def preflight_scale_down(
         if found is not None and not found.is_online and not found.is_dropping and not options.force:
             raise offline_refusal(found, pod)
     _refuse_offline_mnode_after_two_left(state, naming, departing, target)
-    leaving = [state.dnode_of(naming.fqdn(p)) for p in departing]
-    needed = sum(d.vnodes for d in leaving if d is not None)
-    staying = [state.dnode_of(naming.fqdn(p)) for p in remaining]
-    free = sum(max(d.support_vnodes - d.vnodes, 0) for d in staying if d is not None)
-    if needed > free:
-        raise ScaleDownRefused(
-            f"the departing dnodes hold {needed} vnodes but the remaining dnodes have room for {free}",
-            "raise TAOS_SUPPORT_VNODES (taosSettings) or keep more replicas",
-        )
     leader = state.leader
     for pod in departing:
         found = state.dnode_of(naming.fqdn(pod))
@@ -189,7 +198,8 @@ def next_step(state: ClusterState, naming: Naming, pod: str, remaining: list[str
     present     | online             | leader             | refuse (cannot drop the leader)
     present     | online             | follower/other     | drop_mnode (then re-placed, before the drain)
     present     | online             | none; mnodes short | create_mnode on the lowest remaining ordinal
-    present     | online             | none               | drop_dnode
+    present     | online             | none; red-vgroup   | wait (a redistribute, ours: resume)
+    present     | online             | none               | drop_dnode (the plan may move vnodes first)
     present     | offline            | any, no force      | refuse (vnodes cannot be copied from it)
     present     | offline            | any, force         | drop_dnode force (TDengine drops its mnode)
     """
@@ -213,6 +223,10 @@ def next_step(state: ClusterState, naming: Naming, pod: str, remaining: list[str
     candidate = mnode_to_add(state, naming, remaining)
     if candidate is not None:
         return Step(StepKind.CREATE_MNODE, candidate.id, candidate.endpoint, reason="keep 3 mnodes while draining")
+    moving = next((t for t in state.transactions if t.oper == REDISTRIBUTE_TRANS), None)
+    if moving is not None:
+        reason = f"redistribute vgroup of {moving.db or 'a database'} running (transaction {moving.id})"
+        return Step(StepKind.WAIT, dnode.id, dnode.endpoint, reason=reason)
     return Step(StepKind.DROP_DNODE, dnode.id, dnode.endpoint, reason=f"drain {pod}")
 
 

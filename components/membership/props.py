@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.membership.plan import DrainOptions
+from components.membership.scale_plan import FIXED_SECONDS, Costs
 from components.tdengine.connection import Connection
 from components.tdengine.naming import Naming
 
@@ -38,8 +39,9 @@ DEFAULT_SERVER_PORT = 6030
 
 
 def _input(key: str, *, tuning: bool = False, secret: bool = False) -> dict[str, Any]:
-    """Field metadata: the input key; `tuning` inputs (not stack settings) are sent only when they differ from
-    their default, so the program's inputs, and with them every existing stack's diff, stay as they were."""
+    """Field metadata: the input key; `tuning` inputs (tests' timings, and inputs added after stacks existed)
+    are sent only when they differ from their default, so the program's inputs, and with them every existing
+    stack's diff, stay as they were."""
     return {"key": key, "tuning": tuning, "secret": secret}
 
 
@@ -67,6 +69,10 @@ class MembershipProps:
     namespace_created: bool = field(default=False, metadata=_input("createNamespace"))
     poll_interval: float = field(default=2, metadata=_input("pollIntervalSeconds", tuning=True))
     statement_timeout: float = field(default=30, metadata=_input("statementTimeoutSeconds", tuning=True))
+    vnode_copy_mbps: float = field(default=100, metadata=_input("vnodeCopyMBps", tuning=True))
+    """The stack setting: how fast the network copies a vnode, for the scale-in plan (`scale_plan.Costs`)."""
+    move_fixed_seconds: float = field(default=FIXED_SECONDS, metadata=_input("moveFixedSeconds", tuning=True))
+    """A move's fixed part: the real cluster's 20 s (tests set the simulator's)."""
 
     # -- the program's side -----------------------------------------------------------------------------------
     def to_inputs(self, *, root_password: object = None, kubeconfig: object = None) -> dict[str, Any]:
@@ -123,6 +129,10 @@ class MembershipProps:
     def options(self) -> DrainOptions:
         return DrainOptions(force=self.force_drop_offline, allow_fewer_than_three=self.allow_fewer_than_three)
 
+    @property
+    def costs(self) -> Costs:
+        return Costs(self.move_fixed_seconds, self.vnode_copy_mbps)
+
     def connection(self) -> Connection:
         return Connection(self.naming, self.rest_port, self.root_password, self.admin_url, self.statement_timeout)
 
@@ -153,5 +163,7 @@ _PARSE: dict[str, Callable[[Any], Any]] = {
     "namespace_created": bool,
     "poll_interval": float,
     "statement_timeout": float,
+    "vnode_copy_mbps": float,
+    "move_fixed_seconds": float,
 }
 """How each field is read from its input (over gRPC every number is a float)."""

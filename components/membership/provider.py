@@ -30,7 +30,7 @@ from components.membership import retained
 from components.membership.plan import preflight_size
 from components.membership.props import IDENTITY_INPUTS, SECRET_INPUTS, MembershipProps
 from components.tdengine.errors import ClusterError
-from components.tdengine.kube_types import KubeOps
+from components.tdengine.kube_types import PodOps
 from components.tdengine.rows import topology
 from components.tdengine.wait import Deadline, stderr_progress
 
@@ -48,13 +48,13 @@ rootPassword, stays in outputs under its own key: the old password, for rotating
 COMPUTED = ("drained", "topology", "kubeconfigSet")
 
 
-def kube_for(props: MembershipProps) -> KubeOps:
+def kube_for(props: MembershipProps) -> PodOps:
     from components.tdengine.session import default_kube
 
     return default_kube(props.kubeconfig, props.kube_context)
 
 
-KUBE_FACTORY: Callable[[MembershipProps], KubeOps] = kube_for
+KUBE_FACTORY: Callable[[MembershipProps], PodOps] = kube_for
 """The seam where tests put a fake Kubernetes; production always uses the official client."""
 
 
@@ -88,15 +88,49 @@ def _same(a: Any, b: Any) -> bool:
 
 
 class _MembershipProvider(dynamic.ResourceProvider):
-    """Shared by both providers: pure check/diff, and nothing secret captured in `__provider`."""
+    """Shared by both providers: pure check/diff, `read` (refresh: the live members), and nothing secret
+    captured in `__provider`."""
 
     serialize_as_secret_always = False
+    _live_topology = False
+    """Whether `read` also refreshes the `topology` output (ClusterMembership's)."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         return _check(news)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         return _diff(olds, news)
+
+    def configure(self, req: dynamic.ConfigureRequest) -> None:
+        """Keep the stack's kubeconfig: `read` and `delete` get only outputs, which never carry it."""
+        self._stack_kubeconfig = req.config.get("kubeconfig") or ""
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        """`pulumi refresh` (I/O, unlike check and diff; `props` are the old outputs): the members as the cluster
+        has them, and the inputs to diff against next (the same, with the kubeconfig the outputs never hold)."""
+        from components.membership import refresh
+
+        p = self._with_stack_kubeconfig(MembershipProps.from_inputs(props), props, "refresh")
+        members, live_topology = refresh.live(p, KUBE_FACTORY(p))
+        outs = {**props, "members": members, **({"topology": live_topology} if self._live_topology else {})}
+        inputs = {k: v for k, v in outs.items() if k not in (*COMPUTED, "__provider")}
+        if p.kubeconfig:
+            inputs["kubeconfig"] = p.kubeconfig
+        return dynamic.ReadResult(id_, outs, inputs)
+
+    def _with_stack_kubeconfig(self, p: MembershipProps, props: dict[str, Any], action: str) -> MembershipProps:
+        """The outputs never hold the kubeconfig: take the stack's again (from `configure`). Never an ambient
+        kubeconfig for a cluster deployed with the stack's: it may name another cluster."""
+        if p.kubeconfig:
+            return p
+        stack_kubeconfig = getattr(self, "_stack_kubeconfig", "")
+        if props.get("kubeconfigSet") and not stack_kubeconfig:
+            what, fix = _missing_kubeconfig(p, action)
+            raise ClusterError(
+                f"{action}: this cluster was deployed with the stack's kubeconfig, which is not available now, so "
+                f"{what} (the ambient kubeconfig may name another cluster). Fix: {fix}"
+            )
+        return p.with_kubeconfig(stack_kubeconfig)
 
 
 class DnodeDecommissionProvider(_MembershipProvider):
@@ -114,7 +148,7 @@ class DnodeDecommissionProvider(_MembershipProvider):
         members = list(p.members)
         grow = len(members) - len(old_members)
         preflight_size(len(members), p.options, "scale-up" if grow > 0 else "scale-down" if grow < 0 else "update")
-        from components.membership import auth, scale_in
+        from components.membership import auth, heal, scale_in
         from components.tdengine.session import session
 
         kube = KUBE_FACTORY(p)
@@ -123,38 +157,22 @@ class DnodeDecommissionProvider(_MembershipProvider):
             auth.ensure_root_password(
                 s, _previous_password(olds), Deadline.after(p.drain_timeout, "drainTimeoutSeconds")
             )
+            ready = Deadline.after(p.ready_timeout, "readyTimeoutSeconds")
+            heal.check(s, members, list(p.templates), ready, p.poll_interval)
             if len(members) < len(old_members) or _beyond(members, old_members):
                 drained = scale_in.drain(s, old_members, p)
             if len(members) > len(old_members):
                 deadline = Deadline.after(p.ready_timeout, "readyTimeoutSeconds")
-                scale_in.release_volumes(s, len(old_members), list(p.templates), deadline, p.poll_interval)
+                scale_in.release_volumes(
+                    s, len(old_members), list(p.templates), deadline, p.poll_interval, before_scale_up=True
+                )
         return dynamic.UpdateResult(_public(news, drained=drained))
-
-    def configure(self, req: dynamic.ConfigureRequest) -> None:
-        """Keep the stack's kubeconfig: `delete` gets only outputs, which never carry it."""
-        self._stack_kubeconfig = req.config.get("kubeconfig") or ""
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Destroy runs no drop. With deleteDataOnDestroy the PVCs are deleted; without it (the default) they
         are kept, with the root password the data needs (`retained.py`), and the last line says what is left.
         Either way only on the cluster the resource was created on: never through an ambient kubeconfig."""
-        p = MembershipProps.from_inputs(props)
-        if not p.kubeconfig:
-            stack_kubeconfig = getattr(self, "_stack_kubeconfig", "")
-            if props.get("kubeconfigSet") and not stack_kubeconfig:
-                ns, sts = p.naming.namespace, p.naming.statefulset
-                what = f"its root password was not kept in Secret {ns}/{retained.kept_secret_name(p.naming)}"
-                fix = "run destroy with the stack's kubeconfig setting in place"
-                if p.delete_data_on_destroy:
-                    what = "its PVCs were not deleted"
-                    fix += (
-                        f", or delete the PVCs by hand: kubectl -n {ns} delete pvc -l app.kubernetes.io/instance={sts}"
-                    )
-                raise ClusterError(
-                    "destroy: this cluster was deployed with the stack's kubeconfig, which is not available now, so "
-                    f"{what} (the ambient kubeconfig may name another cluster). Fix: {fix}"
-                )
-            p = p.with_kubeconfig(stack_kubeconfig)
+        p = self._with_stack_kubeconfig(MembershipProps.from_inputs(props), props, "destroy")
         kube = KUBE_FACTORY(p)
         pvcs = kube.list_pvcs(p.naming.namespace, p.naming.statefulset, list(p.templates))
         if not p.delete_data_on_destroy:
@@ -171,6 +189,8 @@ class DnodeDecommissionProvider(_MembershipProvider):
 class ClusterMembershipProvider(_MembershipProvider):
     """Runs AFTER the StatefulSet is ready: dnodes for every pod, 3 mnodes, released PVCs reclaimed;
     its output is the live topology."""
+
+    _live_topology = True
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """The first connection: a cluster still on TDengine's default password gets the configured one, and
@@ -205,6 +225,19 @@ class ClusterMembershipProvider(_MembershipProvider):
             state = converge.converge(s, members, templates, deadline, p.poll_interval)
             scale_in.release_volumes(s, len(members), templates, deadline, p.poll_interval)  # after a scale-in
         return _public(props, topology=topology(state, p.naming))
+
+
+def _missing_kubeconfig(p: MembershipProps, action: str) -> tuple[str, str]:
+    """(what was not done, the fix) when the stack's kubeconfig is needed and missing."""
+    ns, sts = p.naming.namespace, p.naming.statefulset
+    if action != "destroy":
+        return "the cluster was not read", f"run {action} with the stack's kubeconfig setting in place"
+    what = f"its root password was not kept in Secret {ns}/{retained.kept_secret_name(p.naming)}"
+    fix = "run destroy with the stack's kubeconfig setting in place"
+    if p.delete_data_on_destroy:
+        what = "its PVCs were not deleted"
+        fix += f", or delete the PVCs by hand: kubectl -n {ns} delete pvc -l app.kubernetes.io/instance={sts}"
+    return what, fix
 
 
 def _previous_password(olds: dict[str, Any]) -> str | None:

@@ -9,32 +9,51 @@ detector; running out raises with what was observed.
 
 from __future__ import annotations
 
-from components.membership import act, plan
-from components.membership.errors import MemberNotDrained
-from components.membership.plan import StepKind
+from components.membership import act, plan, scale_plan
+from components.membership.act import GO_BACK
+from components.membership.errors import MemberNotDrained, ScaleDownRefused
+from components.membership.plan import Step, StepKind
 from components.membership.props import MembershipProps
 from components.tdengine import wait
+from components.tdengine.errors import ClusterError
 from components.tdengine.kube_types import PodInfo
+from components.tdengine.layout import Layout
 from components.tdengine.rows import ClusterState, Dnode
-from components.tdengine.session import Session, read_cluster, read_state
+from components.tdengine.session import Session, read_cluster, read_layout, read_state
 from components.tdengine.wait import Deadline, Pending, Progress, Stall, stderr_progress
 
 
 def drain(s: Session, old_members: list[str], p: MembershipProps, progress: Progress = stderr_progress) -> list[str]:
-    """Preflight, then drop the departing dnodes one at a time, highest ordinal first, each waited for until
-    its row is gone. Returns the drained pods."""
+    """Preflight and the placement plan (refusing before any change), then drain the departing dnodes one at a
+    time, highest ordinal first, each waited for until its row is gone. Returns the drained pods."""
     naming = s.conn.naming
     new_members = list(p.members)
-    state = read_cluster(s, "scale-in preflight", Deadline.after(p.drain_timeout, "drainTimeoutSeconds"))
+    deadline = Deadline.after(p.drain_timeout, "drainTimeoutSeconds")
+    state = read_cluster(s, "scale-in preflight", deadline)
     departing = plan.departing_pods(state, naming, old_members, new_members)
-    plan.preflight_scale_down(state, naming, departing, new_members, p.options)
-    for pod in departing:
-        drain_one(s, pod, p, progress)
+    if not departing:
+        return []
+    layout = wait.until(
+        "scale-in preflight", lambda _e: read_layout(s.admin, state), deadline=deadline, poll=0.0, reconnect=s.reconnect
+    )
+    leaving = [d.id for pod in departing if (d := state.dnode_of(naming.fqdn(pod))) is not None]
+    moving = scale_plan.redistributing(state, layout, leaving)
+    plan.preflight_scale_down(state, naming, departing, new_members, p.options, moving)
+    placement = scale_plan.plan_scale_in(state, layout, naming, departing, new_members, p.costs)
+    if placement.refusal is not None:
+        raise ScaleDownRefused(*placement.refusal)
+    for line in scale_plan.describe(placement, departing):
+        progress(line)
+    for i, pod in enumerate(departing):
+        drain_one(s, pod, p, progress, later=departing[i + 1 :])
     return departing
 
 
-def drain_one(s: Session, pod: str, p: MembershipProps, progress: Progress = stderr_progress) -> None:
-    """Move an mnode off the pod's dnode, `drop dnode`, and wait until its row is gone from `show dnodes`."""
+def drain_one(
+    s: Session, pod: str, p: MembershipProps, progress: Progress = stderr_progress, later: list[str] | None = None
+) -> None:
+    """Move an mnode off the pod's dnode, move the vnodes the plan moves once (`redistribute vgroup`), then
+    `drop dnode`, and wait until its row is gone from `show dnodes`. `later`: the pods drained after it."""
     naming = s.conn.naming
 
     def probe(elapsed: float) -> bool | Pending:
@@ -45,12 +64,17 @@ def drain_one(s: Session, pod: str, p: MembershipProps, progress: Progress = std
             return True
         dnode = state.dnode_of(naming.fqdn(pod))
         assert dnode is not None  # the step would be `done` otherwise
+        if step.kind is StepKind.DROP_DNODE and not step.force:
+            step = _planned(state, read_layout(s.admin, state), pod, later or [], p)
+        moving = dnode.is_dropping or (step.kind is StepKind.WAIT and bool(state.transactions))
         return Pending(
             observed=_observed(state, dnode, pod),
             act=None if step.kind is StepKind.WAIT else (lambda: act.take(s, step, progress, pod)),
-            mark=dnode.vnodes if dnode.is_dropping else None,
+            mark=dnode.vnodes if moving else None,
             note=f"{pod}: dnode {dnode.id} {dnode.status}, {dnode.vnodes} vnodes left, {elapsed:.1f}s"
             if dnode.is_dropping
+            else f"{pod}: {step.reason}; dnode {dnode.id}: {dnode.vnodes} vnodes left, {elapsed:.1f}s"
+            if moving
             else "",
             hint=_resume_hint(dnode, pod, naming.namespace),
         )
@@ -67,10 +91,34 @@ def drain_one(s: Session, pod: str, p: MembershipProps, progress: Progress = std
     )
 
 
+def _planned(state: ClusterState, layout: Layout, pod: str, later: list[str], p: MembershipProps) -> Step:
+    """The plan's next statement for this pod, planned again from the cluster as it is now: a vnode to move
+    once first, or the drop."""
+    naming = p.naming
+    placement = scale_plan.plan_scale_in(state, layout, naming, [pod, *later], list(p.members), p.costs)
+    if placement.refusal is not None:
+        reason, fix = placement.refusal
+        raise ClusterError(
+            f"the scale-in cannot go on with {pod}: {reason} (the cluster changed since the plan). Fix: {fix}, "
+            f"then re-run `pulumi up`; or, {GO_BACK}"
+        )
+    dnode = state.dnode_of(naming.fqdn(pod))
+    assert dnode is not None
+    first = placement.first_for(dnode.id)
+    if isinstance(first, scale_plan.Redistribute):
+        reason = first.short
+        return Step(
+            StepKind.REDISTRIBUTE, dnode.id, dnode.endpoint, reason=reason, vgroup=first.group, members=first.members
+        )
+    moved = ", ".join(str(g) for g, _ in first.placed) if first is not None and first.placed else ""
+    reason = f"moves vgroups {moved} in parallel" if moved else "no vnode left on it"
+    return Step(StepKind.DROP_DNODE, dnode.id, dnode.endpoint, reason=reason)
+
+
 def _resume_hint(dnode: Dnode, pod: str, namespace: str) -> str:
-    """After a wait ran out: the drop goes on by itself, unless the departing dnode is down."""
+    """After a wait ran out: the move goes on by itself, unless the departing dnode is down."""
     if dnode.is_online:
-        return "The drop goes on in TDengine; re-run `pulumi up` to keep waiting."
+        return f"The move goes on in TDengine; re-run `pulumi up` to keep waiting ({GO_BACK})."
     return (
         f"dnode {dnode.id} is offline, so no vnode can be copied from it: bring pod {pod} back "
         f"(kubectl -n {namespace} get pod {pod}); the drop goes on then; re-run `pulumi up` to keep waiting."
@@ -90,19 +138,25 @@ def release_volumes(
     deadline: Deadline,
     poll: float,
     progress: Progress = stderr_progress,
+    before_scale_up: bool = False,
 ) -> list[str]:
     """Delete the PVCs of ordinals >= first_ordinal once their pods are gone and their dnodes are out of the
     cluster (read after the pods are gone, right before deciding). Runs after a scale-in, once the StatefulSet
     has shrunk (ClusterMembership), and before a scale-up reuses an ordinal whose volume an earlier scale-in
-    left behind (DnodeDecommission: a dropped dnode's data dir never rejoins). Returns the deleted PVCs."""
+    left behind (DnodeDecommission: a dropped dnode's data dir never rejoins). Before a scale-up only pods
+    still terminating are waited for: a running pod there is one the StatefulSet keeps (a scale-in that
+    stopped half-way, healed by then), and its volume is never reclaimed. Returns the deleted PVCs."""
     kube = s.kube
     assert kube is not None
     naming = s.conn.naming
 
     def pods_gone(_elapsed: float) -> list[PodInfo] | Pending:
         pods = kube.list_pods(naming.namespace, naming.statefulset)
-        leaving = [p.name for p in pods if p.ordinal >= first_ordinal]
-        return Pending(f"pods {', '.join(leaving)} still there", value=pods) if leaving else pods
+        leaving = [p.name for p in pods if p.ordinal >= first_ordinal and (p.deleting or not before_scale_up)]
+        if not leaving:
+            return pods
+        still = f"pods {', '.join(leaving)} still there"
+        return Pending(still, mark=tuple(leaving), note=f"reclaiming PVCs: waiting, {still}", value=pods)
 
     pods = wait.settle("released pods gone", pods_gone, deadline=deadline, poll=poll, progress=progress)
     state = read_cluster(s, "reclaiming PVCs", deadline)

@@ -106,6 +106,7 @@ EFFECTS: tuple[Effect, ...] = (
     Effect("drainTimeoutSeconds", Kind.NONE, f"{_PROGRAM} (its deadlines)"),
     Effect("stallTimeoutSeconds", Kind.NONE, f"{_PROGRAM} (its deadlines)"),
     Effect("readyTimeoutSeconds", Kind.NONE, f"{_PROGRAM} (its deadlines)"),
+    Effect("vnodeCopyMBps", Kind.NONE, f"{_PROGRAM} (the next scale-in's plan)"),
     Effect("deleteDataOnDestroy", Kind.NONE, f"{_PROGRAM} (what a destroy keeps)"),
     Effect("verify", Kind.NONE, "in place: `true` runs the checks (a test database), `false` drops it"),
     Effect("verifyTables", Kind.NONE, "in place: the checks run again"),

@@ -108,6 +108,8 @@ class Transaction:
     oper: str
     failed_times: int
     last_action_info: str
+    db: str = ""
+    """The database of a `red-vgroup` (a `redistribute vgroup`), '' for most others."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ def parse_state(
                 str(r.get("oper") or ""),
                 _int(r.get("failed_times")),
                 str(r.get("last_action_info") or ""),
+                str(r.get("db") or ""),
             )
             for r in transactions
         ),

@@ -12,16 +12,17 @@ from contextlib import ExitStack, contextmanager
 from components.tdengine import sql, wait
 from components.tdengine.connection import Connection
 from components.tdengine.errors import AdminUnreachable, ClusterError, TDengineError
-from components.tdengine.kube_types import KubeOps, PodOps, WorkloadOps
+from components.tdengine.kube_types import PodOps, WorkloadOps
+from components.tdengine.layout import Layout, disk_use_kb
 from components.tdengine.rest import AdminClient
-from components.tdengine.rows import ClusterState, parse_state
+from components.tdengine.rows import ClusterState, parse_state, parse_vgroups
 
 
 class Session:
     """An AdminClient, through a port-forward to a ready member pod unless `admin_url` is set.
     `reconnect()` replaces a forward that died."""
 
-    def __init__(self, conn: Connection, kube: KubeOps | None, members: list[str]) -> None:
+    def __init__(self, conn: Connection, kube: PodOps | None, members: list[str]) -> None:
         self.conn = conn
         self.kube = kube
         self.members = members
@@ -60,7 +61,7 @@ class Session:
 
 
 @contextmanager
-def session(conn: Connection, kube: KubeOps | None, members: list[str]) -> Iterator[Session]:
+def session(conn: Connection, kube: PodOps | None, members: list[str]) -> Iterator[Session]:
     s = Session(conn, kube, members)
     try:
         yield s
@@ -73,6 +74,22 @@ def read_state(admin: AdminClient) -> ClusterState:
     return parse_state(
         admin.query(sql.DNODES), admin.query(sql.MNODES), admin.query(sql.DATABASES), admin.query(sql.TRANSACTIONS)
     )
+
+
+def read_layout(admin: AdminClient, state: ClusterState) -> Layout:
+    """Every vgroup's members (one request) and their disk use (one request per database that has vgroups).
+    Without `ins_disk_usage` (TDengine before 3.3.5: 'Table does not exist') the sizes are unknown."""
+    vgroups = parse_vgroups(admin.query(sql.VGROUPS))
+    replica = {d.name: d.replica for d in state.databases if d.replica is not None}
+    sizes: dict[int, int] = {}
+    for database in sorted({v.db for v in vgroups}):
+        try:
+            sizes.update(disk_use_kb(admin.query(sql.disk_usage(database))))
+        except TDengineError as err:
+            if err.code != sql.TABLE_NOT_EXIST:
+                raise
+            return Layout(vgroups, replica, {}, sizes_known=False)
+    return Layout(vgroups, replica, sizes)
 
 
 def read_cluster(s: Session, what: str, deadline: wait.Deadline) -> ClusterState:

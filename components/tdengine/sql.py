@@ -16,8 +16,14 @@ MNODE_ALREADY_EXISTS = 928
 MNODE_NOT_THERE = 929
 TOO_MANY_MNODES = 937
 DNODE_IN_DROPPING = 953
+VGROUP_NOT_EXIST = 818
+HAS_OFFLINE_DNODE = 950
+INVALID_REPLICA = 951
+NO_ENOUGH_VNODES = 954
+TRANS_CONFLICT = 979
+TABLE_NOT_EXIST = 9731
 CONTINUES_IN_BACKGROUND = frozenset({981, 983, 991})
-"""`drop dnode` answers that mean "running on in the background": keep waiting for the row to go."""
+"""`drop dnode` / `redistribute vgroup` answers that mean "running on in the background": keep waiting."""
 
 # -- reads -------------------------------------------------------------------------------------------------------
 DNODES = "show dnodes"
@@ -28,6 +34,12 @@ VGROUPS = "select * from information_schema.ins_vgroups"
 VNODES = "select * from information_schema.ins_vnodes"
 """One row per vnode: dnode_id, vgroup_id, db_name, status, role_time, start_time, restored (reference §6)."""
 SHOW_DATABASES = "show databases"
+
+
+def disk_usage(database: str) -> str:
+    """`information_schema.ins_disk_usage` (TDengine 3.3.5+): a database's disk use per vgroup, in KB. Queried per
+    database, as TDengine's documentation does; all columns, since their names vary by version (`wal_size`)."""
+    return f"select * from information_schema.ins_disk_usage where db_name = '{database}'"
 
 
 def show_vgroups(database: str) -> str:
@@ -49,6 +61,11 @@ def create_dnode(endpoint: str) -> str:
 
 def drop_dnode(dnode_id: int, force: bool = False) -> str:
     return f"drop dnode {dnode_id}" + (" force" if force else "")
+
+
+def redistribute_vgroup(vgroup_id: int, dnode_ids: tuple[int, ...]) -> str:
+    """The vgroup's complete new member list (tdengine-admin.md §14)."""
+    return f"redistribute vgroup {vgroup_id} " + " ".join(f"dnode {d}" for d in dnode_ids)
 
 
 def create_mnode(dnode_id: int) -> str:

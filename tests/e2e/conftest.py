@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import E2ECluster
+from tests.e2e.harness import STATEFULSET, E2ECluster
+from tests.e2e.watch import ApiWatcher
 
 _CLUSTER = pytest.StashKey[E2ECluster]()
 
@@ -27,6 +28,14 @@ def e2e(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def watcher(e2e: E2ECluster) -> Iterator[ApiWatcher]:
+    """Every shrink of the StatefulSet and deletion of a pod it no longer wants, checked as it happens."""
+    w = ApiWatcher(e2e.sim, str(e2e.plane.kubeconfig), e2e.namespace, STATEFULSET).start()
+    yield w
+    w.stop()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -103,6 +103,19 @@ class E2ECluster:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # -- what tests look at ------------------------------------------------------------------------------
+    def dnode_ids(self) -> dict[str, int]:
+        """pod -> dnode id, from the simulated cluster's `show dnodes`."""
+        return {d["endpoint"].split(".", 1)[0]: d["id"] for d in self.sim.dnodes()}
+
+    def sts_replicas(self) -> int:
+        return int(self.plane.get("statefulset", STATEFULSET, "-n", self.namespace)["spec"]["replicas"])
+
+    def pvcs(self) -> dict[str, str]:
+        """PVC name -> uid (a new uid: a fresh volume); PVCs being deleted left out."""
+        items = self.plane.get("pvc", "-n", self.namespace)["items"]
+        return {p["metadata"]["name"]: p["metadata"]["uid"] for p in items if "deletionTimestamp" not in p["metadata"]}
+
     def exec_calls(self) -> list[list[str]]:
         """The arguments of every taosBenchmark run in a pod (its password shown as -p<redacted>)."""
         return list(self._exec.calls)

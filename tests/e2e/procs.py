@@ -7,6 +7,7 @@ directory so a failed test can show them.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -105,3 +106,33 @@ def wait_for(
             logs = "\n".join(f"--- {p.name}:\n{p.tail(15)}" for p in procs)
             raise TimeoutError(f"{what} not ready after {timeout:.0f}s\n{logs}")
         time.sleep(step)
+
+
+def session_members(sid: int) -> list[int]:
+    """The pids of the live processes in session `sid` (from /proc: field 6 of `stat`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state ppid pgrp session ...
+        if int(fields[3]) == sid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def end_session(sid: int, timeout: float = 10.0) -> None:
+    """SIGKILL every process of a session, by pid, and wait until none is left. The Pulumi CLI starts each
+    plugin in a process group of its own, so after the CLI is killed its plugins outlive a `killpg`; they stay
+    in the session the CLI was started with (`start_new_session`: its id is the CLI's pid)."""
+    deadline = time.monotonic() + timeout
+    while pids := session_members(sid):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"processes {pids} of session {sid} survived SIGKILL")
+        time.sleep(0.1)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.controlplane import BIN, E2E_DIR, ROOT
+from tests.e2e.procs import end_session
 
 PASSPHRASE = "e2e-passphrase-7c1f"
 PULUMI_TOOLS = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python")
@@ -91,16 +92,22 @@ class PulumiProject:
     def pulumi(self, *args: str, timeout: float = 600, env: dict[str, str] | None = None, stdin: str = "") -> Run:
         argv = [str(BIN / "pulumi"), *args, "--non-interactive"]
         t0 = time.monotonic()
-        done = subprocess.run(
+        cli = subprocess.Popen(
             argv,
             cwd=self.dir,
             env=env or self.env(),
-            input=stdin,
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
+        try:
+            stdout, stderr = cli.communicate(stdin, timeout=timeout)
+        finally:  # also on a timeout: the CLI and every plugin it started, by pid
+            end_session(cli.pid)
+            cli.wait()
+        done = subprocess.CompletedProcess(argv, cli.returncode, stdout, stderr)
         log = self.workdir / "logs" / f"pulumi-{len(self.runs):02d}-{args[0]}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         record = f"$ pulumi {' '.join(args)}\n--- exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n"

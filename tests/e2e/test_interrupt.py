@@ -5,30 +5,20 @@ the cluster's state and converges without dropping anything twice or shrinking t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from tests.e2e.harness import NAMESPACE, STATEFULSET, E2ECluster
+from tests.e2e.harness import NAMESPACE, E2ECluster
+from tests.e2e.procs import end_session
 from tests.e2e.watch import ApiWatcher
 
 STACK = {"namespace": NAMESPACE, "storageClass": "standard", "replicas": "4"}
 CLUSTER_OPTIONS = {"migration_seconds": 2.0}
 """Slow vnode copies: a drain of tdengine-3 takes several seconds, long enough to interrupt."""
-
-
-@pytest.fixture(scope="module")
-def watcher(e2e: E2ECluster) -> Iterator[ApiWatcher]:
-    w = ApiWatcher(e2e.sim, str(e2e.plane.kubeconfig), NAMESPACE, STATEFULSET).start()
-    yield w
-    w.stop()
 
 
 def interrupt_when(proc: subprocess.Popen[str], marker: str, sig: int, group: bool) -> list[str]:
@@ -46,16 +36,9 @@ def interrupt_when(proc: subprocess.Popen[str], marker: str, sig: int, group: bo
             else:
                 os.kill(proc.pid, sig)
     proc.wait(timeout=300)
+    end_session(proc.pid)  # what it left (after a SIGKILL, its plugins: each in a process group of its own)
     assert sent.is_set(), f"never saw {marker!r}:\n{''.join(lines)}"
     return lines
-
-
-def dnode_of(e2e: E2ECluster, pod: str) -> int | None:
-    return next((d["id"] for d in e2e.sim.dnodes() if d["endpoint"].startswith(f"{pod}.")), None)
-
-
-def sts_replicas(e2e: E2ECluster) -> int:
-    return int(e2e.plane.get("statefulset", STATEFULSET, "-n", NAMESPACE)["spec"]["replicas"])
 
 
 def grow_to_four_with_data(e2e: E2ECluster) -> int:
@@ -64,7 +47,7 @@ def grow_to_four_with_data(e2e: E2ECluster) -> int:
     e2e.sim.wait_until(lambda s: len(s.dnodes) == 4, timeout=30)
     name = f"db{len(e2e.project.runs)}"
     e2e.sim.create_database(name, replica=3, vgroups=4)  # 12 vnodes over 4 dnodes: tdengine-3 holds some
-    dnode = dnode_of(e2e, "tdengine-3")
+    dnode = e2e.dnode_ids().get("tdengine-3")
     assert dnode is not None and next(d["vnodes"] for d in e2e.sim.dnodes() if d["id"] == dnode) > 0
     return dnode
 
@@ -81,12 +64,12 @@ def test_ctrl_c_in_the_middle_of_a_drain(e2e: E2ECluster, watcher: ApiWatcher) -
     # The engine waited for the drain it had started (a dynamic provider cannot be cancelled), recorded it,
     # and stopped before the StatefulSet: no pod left with data, and nothing is pending in the state.
     assert "tdengine-decommission updated" in output and "tdengine-sts updating" not in output, output
-    assert sts_replicas(e2e) == 4
+    assert e2e.sts_replicas() == 4
     assert e2e.sim.mutations().count(f"drop dnode {dnode}") == 1
     assert not json.loads(e2e.project.export())["deployment"].get("pending_operations")
     run = e2e.project.up().check()
     assert "tdengine-decommission updat" not in run.stdout  # already done: only the StatefulSet and membership
-    assert sts_replicas(e2e) == 3 and dnode_of(e2e, "tdengine-3") is None
+    assert e2e.sts_replicas() == 3 and e2e.dnode_ids().get("tdengine-3") is None
     assert e2e.sim.mutations().count(f"drop dnode {dnode}") == 1  # never sent again
     assert "delete PVC taosdata-tdengine-3" in run.output
     assert watcher.violations() == [] and e2e.sim.violations == []
@@ -98,9 +81,7 @@ def test_sigkill_in_the_middle_of_a_drain(e2e: E2ECluster, watcher: ApiWatcher) 
     proc = e2e.project.start("up", "--yes", "--skip-preview")
     lines = interrupt_when(proc, "tdengine-3: drop dnode", signal.SIGKILL, group=False)
     (e2e.workdir / "logs" / "interrupted-up-sigkill.log").write_text("".join(lines))
-    with contextlib.suppress(ProcessLookupError):  # its plugins exit when the engine is gone; any left now go
-        os.killpg(proc.pid, signal.SIGKILL)
-    assert sts_replicas(e2e) == 4
+    assert e2e.sts_replicas() == 4
     pending = json.loads(e2e.project.export())["deployment"]["pending_operations"]
     assert [(op["type"], op["resource"]["urn"].rsplit("::", 1)[1]) for op in pending] == [
         ("updating", "tdengine-decommission")
@@ -116,8 +97,8 @@ def test_sigkill_in_the_middle_of_a_drain(e2e: E2ECluster, watcher: ApiWatcher) 
         run = e2e.project.up()
     run.check()
     deadline = time.monotonic() + 60
-    while dnode_of(e2e, "tdengine-3") is not None and time.monotonic() < deadline:
+    while e2e.dnode_ids().get("tdengine-3") is not None and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert sts_replicas(e2e) == 3 and dnode_of(e2e, "tdengine-3") is None
+    assert e2e.sts_replicas() == 3 and e2e.dnode_ids().get("tdengine-3") is None
     assert e2e.sim.mutations().count(f"drop dnode {dnode}") == 1
     assert watcher.violations() == [] and e2e.sim.violations == []

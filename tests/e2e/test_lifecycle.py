@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tests.e2e.harness import NAMESPACE, STATEFULSET, E2ECluster
 from tests.e2e.watch import ApiWatcher
@@ -21,28 +18,6 @@ from tests.e2e.watch import ApiWatcher
 STACK = {"namespace": NAMESPACE, "storageClass": "standard", "replicas": "3"}
 """`Pulumi.dev.yaml`'s cluster (the seed's), without adminUrl: every SQL statement goes through a port-forward."""
 CLUSTER_OPTIONS = {"migration_seconds": 0.3}
-
-
-@pytest.fixture(scope="module")
-def watcher(e2e: E2ECluster) -> Iterator[ApiWatcher]:
-    w = ApiWatcher(e2e.sim, str(e2e.plane.kubeconfig), NAMESPACE, STATEFULSET).start()
-    yield w
-    w.stop()
-
-
-def members(e2e: E2ECluster) -> dict[str, int]:
-    """pod -> dnode id of the simulated cluster."""
-    return {d["endpoint"].split(".", 1)[0]: d["id"] for d in e2e.sim.dnodes()}
-
-
-def sts_replicas(e2e: E2ECluster) -> int:
-    return int(e2e.plane.get("statefulset", STATEFULSET, "-n", NAMESPACE)["spec"]["replicas"])
-
-
-def pvcs(e2e: E2ECluster) -> dict[str, str]:
-    """PVC name -> uid (a new uid: a fresh volume)."""
-    items = e2e.plane.get("pvc", "-n", NAMESPACE)["items"]
-    return {p["metadata"]["name"]: p["metadata"]["uid"] for p in items if "deletionTimestamp" not in p["metadata"]}
 
 
 def topology(e2e: E2ECluster) -> dict[str, Any]:
@@ -101,36 +76,35 @@ def test_preview_diff_shows_the_members_change_and_sends_no_sql(e2e: E2ECluster)
     assert re.search(r"~ members\s*:\s*\[", grow) or "members" in grow, grow
     assert '+ [3]: "tdengine-3"' in grow
     assert "replicas: 3 => 4" in grow or re.search(r"replicas\s*:\s*3\s*=>\s*4", grow), grow
-    e2e.project.set("replicas", "2")
-    e2e.project.set("allowFewerThanThreeDnodes", "true")
-    shrink = e2e.project.preview("--diff").check().stdout
-    assert '- [2]: "tdengine-2"' in shrink
     e2e.project.set("replicas", "3")
-    e2e.project.pulumi("config", "rm", "allowFewerThanThreeDnodes").check()
     assert len(e2e.sim.requests) == requests  # preview ran Check and Diff only: no SQL, no port-forward
-    assert sts_replicas(e2e) == 3
+    assert e2e.sts_replicas() == 3
 
 
 def test_the_seed_sequence_3_4_3_4(e2e: E2ECluster, watcher: ApiWatcher) -> None:
     e2e.sim.create_database("app", replica=3, vgroups=2)
     e2e.project.set("replicas", "4")
     e2e.project.up().check()
-    first_id = members(e2e)["tdengine-3"]
-    first_volume = pvcs(e2e)["taosdata-tdengine-3"]
+    first_id = e2e.dnode_ids()["tdengine-3"]
+    first_volume = e2e.pvcs()["taosdata-tdengine-3"]
     assert len(topology(e2e)["mnodes"]) == 3
 
     e2e.project.set("replicas", "3")
+    requests = len(e2e.sim.requests)
+    shrink = e2e.project.preview("--diff").check().stdout  # 4 -> 3: which pod leaves, before anything runs
+    assert '- [3]: "tdengine-3"' in shrink and re.search(r"replicas\s*:\s*4\s*=>\s*3", shrink), shrink
+    assert len(e2e.sim.requests) == requests and e2e.sts_replicas() == 4
     run = e2e.project.up().check()
     assert f"drop dnode {first_id}" in e2e.sim.mutations()
-    assert "tdengine-3" not in members(e2e) and sts_replicas(e2e) == 3
-    assert "taosdata-tdengine-3" not in pvcs(e2e)  # the released volume, deleted after the scale-in
+    assert "tdengine-3" not in e2e.dnode_ids() and e2e.sts_replicas() == 3
+    assert "taosdata-tdengine-3" not in e2e.pvcs()  # the released volume, deleted after the scale-in
     assert "delete PVC taosdata-tdengine-3" in run.output
 
     e2e.project.set("replicas", "4")
     e2e.project.up().check()
-    second_id = members(e2e)["tdengine-3"]
+    second_id = e2e.dnode_ids()["tdengine-3"]
     assert second_id > first_id  # a new dnode: ids are never reused
-    assert pvcs(e2e)["taosdata-tdengine-3"] != first_volume  # on a fresh volume
+    assert e2e.pvcs()["taosdata-tdengine-3"] != first_volume  # on a fresh volume
     assert {d["pod"]: d["status"] for d in topology(e2e)["dnodes"]}["tdengine-3"] == "ready"
 
     e2e.project.set("replicas", "3")  # back to the stack's size for the rest of the story
@@ -149,7 +123,7 @@ def test_a_scale_in_below_a_database_replica_is_refused_before_anything_changes(
     assert run.code != 0
     assert "database app has replica 3" in run.output or "app" in run.output, run.output
     assert "Nothing was changed" in run.output
-    assert sts_replicas(e2e) == 3 and len(members(e2e)) == 3
+    assert e2e.sts_replicas() == 3 and len(e2e.dnode_ids()) == 3
     assert e2e.sim.mutations()[mutations:] == []
     e2e.project.set("replicas", "3")
     e2e.project.pulumi("config", "rm", "allowFewerThanThreeDnodes").check()
@@ -164,13 +138,13 @@ def test_refresh_of_a_converged_stack_changes_nothing(e2e: E2ECluster) -> None:
 
 
 def test_destroy_keeps_the_data_and_the_next_up_finds_it(e2e: E2ECluster, watcher: ApiWatcher) -> None:
-    before = members(e2e)
-    volumes = pvcs(e2e)
+    before = e2e.dnode_ids()
+    volumes = e2e.pvcs()
     run = e2e.project.pulumi("destroy", "--yes", "--skip-preview").check()
     assert "destroy kept the data (deleteDataOnDestroy is false): namespace tdengine-test (retained)" in run.output
     assert "kubectl delete namespace tdengine-test" in run.output
     e2e.plane.wait("the pods to be gone", lambda: not e2e.plane.get("pods", "-n", NAMESPACE)["items"], 60)
-    assert pvcs(e2e) == volumes  # the namespace controller is real: the namespace was kept, so the PVCs too
+    assert e2e.pvcs() == volumes  # the namespace controller is real: the namespace was kept, so the PVCs too
     assert e2e.plane.get("namespace", NAMESPACE)["status"]["phase"] == "Active"
     kept = e2e.plane.get("secret", f"{STATEFULSET}-root-kept", "-n", NAMESPACE)
     assert set(kept["data"]) == {"TAOS_ROOT_PASSWORD"}
@@ -179,8 +153,8 @@ def test_destroy_keeps_the_data_and_the_next_up_finds_it(e2e: E2ECluster, watche
     e2e.project.init(STACK)
     run = e2e.project.up().check()
     assert "changing it to the configured rootPassword" in run.output
-    assert members(e2e) == before and "app" in {v["db"] for v in e2e.sim.vgroups()}
-    assert pvcs(e2e) == volumes
+    assert e2e.dnode_ids() == before and "app" in {v["db"] for v in e2e.sim.vgroups()}
+    assert e2e.pvcs() == volumes
     assert f"{STATEFULSET}-root-kept" not in e2e.plane.kubectl("get", "secrets", "-n", NAMESPACE)
     assert e2e.sim.password == e2e.project.outputs(show_secrets=True)["rootPassword"]
     assert watcher.violations() == [] and e2e.sim.violations == []

@@ -81,17 +81,27 @@ def test_stale_pvc_is_pruned_before_the_ordinal_is_reused(sim):
     assert {d["pod"]: d["status"] for d in engine.topology()["dnodes"]}["tdengine-3"] == "ready"
 
 
-def test_without_pruning_the_stale_volume_is_named_with_the_fix(sim):
+def test_without_pruning_the_stale_volume_is_replaced_and_the_pod_rejoins(sim, capsys):
+    """The StatefulSet grown by hand, keeping the released PVC: the pod runs on a dropped dnode's volume, and the
+    `create dnode` ClusterMembership sends for it gets 'dnodeId not match'. It drops that empty row, replaces the
+    volume (PVC, then pod) and the pod joins as a new dnode."""
     sim.bootstrap(4)
     engine = Engine(sim)
     engine.up(4)
     engine.decommission_outs = engine.decommission.update("id", engine.decommission_outs, _props(sim, 3)).outs
     engine.scale_statefulset(3)
+    row = sim.cluster.max_dnode_id + 1  # the id `create dnode` gives it: ids are never reused
     sim.kube.scale(4)  # someone grows the StatefulSet by hand, keeping the released PVC
     time.sleep(0.2)
-    with pytest.raises(ClusterError, match="data volume of a dnode that was dropped") as err:
-        engine.membership.update("id", engine.membership_outs, _props(sim, 4, readyTimeoutSeconds=1.0))
-    assert "kubectl -n tdengine-test delete pvc taosdata-tdengine-3 --wait=false" in str(err.value)
+    before = len(sim.mutations())
+    engine.membership_outs = engine.membership.update("id", engine.membership_outs, _props(sim, 4)).outs
+    err = capsys.readouterr().err
+    assert "tdengine-3 runs on the data volume of a dropped dnode" in err and "'dnodeId not match'" in err
+    changes = sim.mutations()[before:]
+    assert changes[:2] == [f"create dnode '{sim.endpoint(3)}'", f"drop dnode {row}"]
+    assert sim.dnode_id(3) is not None and sim.dnode_id(3) > row
+    assert {d["pod"]: d["status"] for d in engine.topology()["dnodes"]}["tdengine-3"] == "ready"
+    assert sim.violations == []
 
 
 def test_5_to_3_in_one_step_drains_highest_ordinal_first(sim):

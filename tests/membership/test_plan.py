@@ -97,14 +97,6 @@ REFUSALS = [
         "departing dnode 5 of tdengine-4 is offline",
     ),
     (
-        "no room",
-        state([(0, 1, 9, "ready"), (1, 2, 9, "ready"), (2, 3, 9, "ready"), (3, 4, 3, "ready")], MNODES3),
-        pods(4),
-        pods(3),
-        {},
-        "hold 3 vnodes but the remaining dnodes have room for 0",
-    ),
-    (
         "leader departs",
         state(HEALTHY5, [(4, "leader"), (0, "follower"), (1, "follower")]),
         pods(5),

@@ -15,17 +15,14 @@ After every step:
 - a refusal (ScaleDownRefused) names a reason and a fix, and nothing changed: no mutating statement, the
   StatefulSet not scaled, no PVC deleted, the same dnodes;
 - from a healthy cluster with no fault armed: the outcome is a refusal if and only if the model predicts
-  one (fewer than 3 dnodes without the acknowledgement, a database replica above the target, too little
-  vnode room, the mnode leader on a departing pod), and otherwise convergence: n ready dnodes on pods
-  0..n-1, min(3, n) mnodes on the lowest ordinals with one leader, only those pods' PVCs left;
+  one (fewer than 3 dnodes without the acknowledgement, a database replica above the target, departing
+  vnodes with no placement at all, the mnode leader on a departing pod), and otherwise convergence: n ready
+  dnodes on pods 0..n-1, min(3, n) mnodes on the lowest ordinals with one leader, only those pods' PVCs left;
 - with a fault, a crashed pod or an interruption the run may also fail (with a ClusterError or the
   StatefulSet's await), and the next fault-free run converges or refuses as above;
 - at the end of a sequence, with every fault gone and every pod restarted, re-running the last `up` that
   got past its preflight converges (or is refused as predicted, and then `up` at the size still in the
   cluster converges).
-
-One known bug is tolerated, counted and printed (see the xfail test at the end): a scale-down whose vnodes
-fit in total but not per vgroup is stopped by TDengine ('Out of dnodes') instead of refused up front.
 
 `TDENGINE_PROPERTY_EXAMPLES` (default 15) and `TDENGINE_PROPERTY_STEPS` (default 8) set the budget; the
 counts tried are printed in pytest's terminal summary.
@@ -55,6 +52,11 @@ STEPS = int(os.environ.get("TDENGINE_PROPERTY_STEPS", "8"))
 SUPPORT_VNODES = 6
 """Small, so that vnode room runs out within a few databases and the capacity rules are exercised."""
 PASSWORD = "Prop-Test.Pw9"
+SIZES_KB = [4, 40]
+"""A database's vnodes are small (their copy, 4 ms, is cheaper than a move's fixed 10 ms: left to move twice) or
+large (40 ms: moved once, by redistribute vgroup, when a drop would put them on a departing dnode)."""
+COSTS = {"moveFixedSeconds": 0.01, "vnodeCopyMBps": 1.0}
+"""The plan's costs, equal to the simulator's below (`migration_seconds`, 1024 KB/s)."""
 SHORT = {"readyTimeoutSeconds": 0.6}
 """Deadlines of a run that cannot converge (a crashed pod): fail fast rather than wait 10 s."""
 
@@ -85,26 +87,32 @@ class Stats:
     refusals: int = 0
     failures: int = 0
     resumed: int = 0
-    known_issues: int = 0
+    taken_back: int = 0
+    moves: int = 0
+    redistributed: int = 0
     violations: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         return (
             f"property test: {self.sequences} sequences, {self.steps} steps, {self.ups} pulumi ups "
             f"({self.converged} converged, {self.refusals} refusals, {self.failures} failed under faults, "
-            f"{self.resumed} re-runs converged after one), "
-            f"{len(self.violations)} violations"
-            + (f", {self.known_issues} known-issue outcomes (Out of dnodes mid-drain)" if self.known_issues else "")
+            f"{self.resumed} re-runs converged after one, {self.taken_back} half-done scale-ins taken back by "
+            f"refresh and up), {self.moves} vnode moves "
+            f"({self.redistributed} by redistribute vgroup), {len(self.violations)} violations"
         )
 
 
 class _Engine(Engine):
-    """The engine with a shorter StatefulSet await when a crashed pod can never become Ready."""
+    """The engine with a shorter StatefulSet await when a crashed pod can never become Ready, and the scale-in
+    plan's costs set to the simulator's (a move's fixed part, the copy rate)."""
 
     sts_timeout: float = 5.0
 
     def scale_statefulset(self, n: int, timeout: float = 5.0) -> None:
         super().scale_statefulset(n, timeout=self.sts_timeout)
+
+    def up(self, n: int, **overrides: Any) -> dict[str, Any]:
+        return super().up(n, **{**COSTS, **overrides})
 
 
 @dataclass
@@ -122,7 +130,9 @@ class MembershipMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sim = SimCluster(migration_seconds=0.01, support_vnodes=SUPPORT_VNODES, root_password=PASSWORD).start()
+        self.sim = SimCluster(
+            migration_seconds=0.01, copy_kb_per_second=1024.0, support_vnodes=SUPPORT_VNODES, root_password=PASSWORD
+        ).start()
         self.engine = _Engine(self.sim)
         self.crashed: set[int] = set()
         self.intent: tuple[int, bool] | None = None
@@ -135,6 +145,9 @@ class MembershipMachine(RuleBasedStateMachine):
         try:
             self._heal_and_converge()
         finally:
+            moved = self.sim.moves()
+            self.stats.moves += len(moved)
+            self.stats.redistributed += sum(m.oper == "red-vgroup" for m in moved)
             self.sim.stop()
 
     # -- rules ----------------------------------------------------------------------------------------
@@ -151,14 +164,20 @@ class MembershipMachine(RuleBasedStateMachine):
         outcome = self._up(n, allowFewerThanThreeDnodes=allow, forceDropOffline=force, **({} if healthy else SHORT))
         self._retry_after(outcome, n, allow, expected, may_fail=not healthy)
 
-    @rule(replica=st.sampled_from([1, 3]), vgroups=st.integers(1, 3), tables=st.integers(0, 4))
-    def create_database(self, replica: int, vgroups: int, tables: int) -> None:
+    @rule(
+        replica=st.sampled_from([1, 3]),
+        vgroups=st.integers(1, 3),
+        tables=st.integers(0, 4),
+        size=st.sampled_from(SIZES_KB),
+    )
+    def create_database(self, replica: int, vgroups: int, tables: int, size: int) -> None:
         self._step()
         name = f"db{len(self.databases)}"
         try:
             self.sim.create_database(name, replica=replica, vgroups=vgroups)
         except SqlError:
             return  # too few dnodes or vnode room for it: TDengine refuses, nothing to check
+        self.sim.set_size(name, size)
         self.databases[name] = replica
         for _ in range(tables):
             ops.create_table(self.sim.cluster, name)
@@ -226,6 +245,52 @@ class MembershipMachine(RuleBasedStateMachine):
             assert "re-run `pulumi up`" in str(self._last_error) and self.sim.kube.replicas == current
         self._retry_after(outcome, n, allow, expected)
 
+    @rule(size=st.integers(1, 9), allow=st.booleans(), how=st.sampled_from(["refused_drop", "stall"]))
+    def scale_in_then_back(self, size: int, allow: bool, how: str) -> None:
+        """A scale-in of two or more dnodes that stops half-way (the second pod's `drop dnode` answers 979, or
+        its drain stalls), then the way back: `pulumi refresh` and `up` at the old size, which must converge:
+        the drained pods' stale volumes replaced, their dnodes re-added. `size` is taken modulo the sizes that
+        drain two pods or more (no draw depends on the cluster, so Hypothesis replays sequences exactly)."""
+        self._step()
+        current = self.sim.kube.replicas
+        if current < 3 or not self._healthy():
+            return
+        n = 1 + (size - 1) % (current - 2)
+        second = self.sim.dnode_id(current - 2)
+        if how == "refused_drop":
+            self.sim.faults.sql_error(979, pattern=rf"^drop dnode {second}$")
+            outcome = self._up(n, allowFewerThanThreeDnodes=allow)
+        else:
+            outcome = self._up_stalling(n, current - 2, {"allowFewerThanThreeDnodes": allow})
+        self.sim.faults.clear()
+        self._heal()
+        if outcome == "refused":
+            return  # nothing was changed: there is no way back to take
+        self.engine.refresh()
+        back = self._up(current, allowFewerThanThreeDnodes=allow)
+        assert back == "converged", f"up({current}) after a refresh did not converge: {self._last_error}"
+        self.stats.taken_back += 1
+
+    def _up_stalling(self, n: int, ordinal: int, overrides: dict[str, Any]) -> str:
+        """`up(n)` while a watcher stalls every move as soon as pod `ordinal`'s dnode is dropping."""
+        stop = threading.Event()
+        endpoint = self.sim.endpoint(ordinal)
+
+        def watch() -> None:
+            while not stop.is_set():
+                if (self.sim.snapshot().dnode(endpoint) or {}).get("status", "").startswith("dropping"):
+                    self.sim.faults.stall_drop(True)
+                    return
+                stop.wait(0.002)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            return self._up(n, **overrides, stallTimeoutSeconds=0.2)
+        finally:
+            stop.set()
+            watcher.join()
+
     # -- one `pulumi up` and its checks --------------------------------------------------------------------
     def _up(self, n: int, **overrides: Any) -> str:
         """Run `up(n)`; returns converged / refused / failed after checking what each outcome promises."""
@@ -253,7 +318,7 @@ class MembershipMachine(RuleBasedStateMachine):
         """The engine stops after DnodeDecommission (or after the StatefulSet too); both checkpointed."""
         self.stats.ups += 1
         before = self._before()
-        news = props(self.sim, n, **overrides)
+        news = props(self.sim, n, **{**COSTS, **overrides})
         self.engine.sts_timeout = 5.0
         try:
             if self.engine.decommission_outs is None:
@@ -306,8 +371,8 @@ class MembershipMachine(RuleBasedStateMachine):
         which must converge or be refused as predicted."""
         if outcome == "failed" and may_fail:
             self._heal()
-            if expected:  # a refusal was due: only the known placement bug may fail instead
-                self._expect(outcome, expected, n, interrupted=True)
+            if expected:  # a refusal was due: it must come, fault or not
+                self._expect(outcome, expected, n)
                 return
             assert self._healthy(rerun=True), f"not healthy for a re-run of up({n}): {self.sim.snapshot()}"
             expected = self._expected_refusals(n, allow)
@@ -320,10 +385,7 @@ class MembershipMachine(RuleBasedStateMachine):
         if expected is not None:
             self._expect(outcome, expected, n)
 
-    def _expect(self, outcome: str, expected: list[str], n: int, interrupted: bool = False) -> None:
-        if outcome == "failed" and expected == ["room"] and (interrupted or "Out of dnodes" in str(self._last_error)):
-            self._known_placement_failure()
-            return
+    def _expect(self, outcome: str, expected: list[str], n: int) -> None:
         if expected:
             assert outcome == "refused", f"up({n}) should have been refused ({'; '.join(expected)}), got {outcome}"
             assert any(k in self._last_refusal for k in expected), (self._last_refusal, expected)
@@ -352,25 +414,32 @@ class MembershipMachine(RuleBasedStateMachine):
         return reasons
 
     def _placement_succeeds(self, n: int, current: int) -> bool:
-        """TDengine's rule for each vnode of a dropped dnode (reference section 5): the least-loaded online
-        dnode not already in the vgroup and with room, dnodes dropped one at a time from the highest ordinal."""
+        """Whether the departing vnodes fit at all (an exhaustive search, independent of the provider's flow):
+        each vnode on pods n..current-1 needs a dnode of pods 0..n-1 that is not a member of its vgroup, a
+        vgroup's on distinct dnodes, within every dnode's room. If some placement exists, a plan exists."""
         dnodes = self.sim.dnodes()
-        load = {d["id"]: d["vnodes"] for d in dnodes}
-        room = {d["id"]: d["support_vnodes"] for d in dnodes}
-        by_ordinal = {self._ordinal(d["endpoint"]): d["id"] for d in dnodes}
-        vgroups = [list(vg["members"]) for vg in self.sim.vgroups()]
-        present = set(load)
-        for o in range(current - 1, n - 1, -1):
-            leaving = by_ordinal.get(o)
-            present.discard(leaving)
-            for members in (m for m in vgroups if leaving in m):
-                free = [(load[d], d) for d in present if d not in members and load[d] < room[d]]
-                if not free:
-                    return False
-                target = min(free)[1]
-                load[target] += 1
-                members[members.index(leaving)] = target
-        return True
+        by_ordinal = {self._ordinal(d["endpoint"]): d for d in dnodes}
+        staying = {by_ordinal[o]["id"] for o in range(n) if o in by_ordinal}
+        leaving = {by_ordinal[o]["id"] for o in range(n, current) if o in by_ordinal}
+        room = {d["id"]: d["support_vnodes"] - d["vnodes"] for d in dnodes if d["id"] in staying}
+        slots = [(vg["id"], set(vg["members"])) for vg in self.sim.vgroups() for m in vg["members"] if m in leaving]
+        chosen: dict[int, set[int]] = {}
+
+        def place(i: int) -> bool:
+            if i == len(slots):
+                return True
+            vgid, members = slots[i]
+            for d in sorted(room):
+                if room[d] > 0 and d not in members and d not in chosen.setdefault(vgid, set()):
+                    room[d] -= 1
+                    chosen[vgid].add(d)
+                    if place(i + 1):
+                        return True
+                    room[d] += 1
+                    chosen[vgid].discard(d)
+            return False
+
+        return place(0)
 
     def _healthy(self, rerun: bool = False) -> bool:
         """No crashed pod, no background work, every pod Ready and every dnode ready on one of them; every
@@ -497,15 +566,6 @@ class MembershipMachine(RuleBasedStateMachine):
 
         self.sim.wait_until(settled, timeout=10.0)
 
-    def _known_placement_failure(self) -> None:
-        """KNOWN BUG (see test_scale_down_is_refused_when_a_vgroup_has_no_dnode_with_room): the preflight
-        checks vnode room in total, not per vgroup, so TDengine stops the drain mid-way with 'Out of
-        dnodes'. Counted, then the way out: keep the pods whose dnodes are still in the cluster."""
-        self.stats.known_issues += 1
-        self.stats.failures -= 1
-        self._settle()
-        self._keep_what_is_left()
-
     def _keep_what_is_left(self) -> None:
         """After a scale-down stopped half-way and was refused again: `up` with the pods whose dnodes are
         still in the cluster (the drained ones leave) converges."""
@@ -584,17 +644,11 @@ def test_fewer_than_three_dnodes_need_the_acknowledgement_in_every_direction(fre
     assert len(fresh_sim.dnodes()) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=MembershipError,
-    reason="known bug: the scale-down preflight checks vnode room in total, not per vgroup; "
-    "TDengine then answers 'Out of dnodes' after earlier pods were drained",
-)
 def test_scale_down_is_refused_when_a_vgroup_has_no_dnode_with_room(fresh_sim):
-    """Found by the property: pod 0 is full, and the replica-3 vgroups of tdengine-3 can only move there
-    (their other replicas are on pods 1 and 2). 9 vnodes of room in total hide that; the drain of
-    tdengine-4 runs first, then TDengine refuses tdengine-3 and the cluster is left half-way, with
-    tdengine-4 running on the volume of a dropped dnode."""
+    """Found by the property (a strict xfail until the placement plan): pod 0 is full, and the replica-3 vgroups
+    of tdengine-3 can only move there (their other replicas are on pods 1 and 2). 9 vnodes of room in total hid
+    that; the drain of tdengine-4 ran first, then TDengine refused tdengine-3 with 'Out of dnodes' and the cluster
+    was left half-way. The plan, made before the first statement, refuses it naming the vgroup and the fix."""
     sim = fresh_sim
     engine = Engine(sim)
     engine.up(1, allowFewerThanThreeDnodes=True)
@@ -604,8 +658,12 @@ def test_scale_down_is_refused_when_a_vgroup_has_no_dnode_with_room(fresh_sim):
     pods = {d["id"]: d["endpoint"].split(".")[0] for d in sim.dnodes()}
     assert all("tdengine-3" in [pods[m] for m in vg["members"]] for vg in sim.vgroups() if vg["db"] == "r3")
     before = len(sim.mutations())
-    with pytest.raises(ScaleDownRefused, match="room"):
+    with pytest.raises(ScaleDownRefused, match="room") as err:
         engine.up(3)
+    text = str(err.value)
+    assert "of database 'r3' (replica 3) has nowhere to go" in text
+    assert f"dnode {sim.dnode_id(0)} (tdengine-0: 6 of 6 vnodes)" in text
+    assert "Fix: raise TAOS_SUPPORT_VNODES" in text and "replicas 4 or more" in text and "'r3' smaller" in text
     assert sim.mutations()[before:] == [] and sim.kube.replicas == 5
 
 

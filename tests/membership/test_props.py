@@ -32,6 +32,8 @@ EVERY_FIELD_SET = MembershipProps(
     namespace_created=True,
     poll_interval=0.5,
     statement_timeout=5,
+    vnode_copy_mbps=40,
+    move_fixed_seconds=0.5,
 )
 
 
@@ -58,6 +60,7 @@ def test_tuning_inputs_and_an_empty_kubeconfig_are_left_out():
     """Only inputs the program always sent, so an existing stack's Diff sees no change."""
     inputs = MembershipProps(members=("tdb-0",), naming=NAMING).to_inputs()
     assert "pollIntervalSeconds" not in inputs and "statementTimeoutSeconds" not in inputs
+    assert "vnodeCopyMBps" not in inputs and "moveFixedSeconds" not in inputs  # added after stacks existed
     assert "kubeconfig" not in inputs and inputs["rootPassword"] == ""
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import dill
 import grpc
 import pytest
+import requests
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2 as pb
@@ -338,6 +339,40 @@ def test_scale_up_drain_down_and_up_again(host, cluster):
     assert len(cluster.deletes()) == 1
     assert sim.violations == []
     assert_no_secrets(mem, host)
+
+
+# -- 4b. pulumi refresh: Read with the old outputs -----------------------------------------------------------
+def test_refresh_reads_the_live_members_and_topology_and_returns_inputs_to_diff_against(cluster):
+    """Read reaches the cluster (unlike Check and Diff) with the kubeconfig from the stack's config, as delete
+    does; on a converged cluster it changes nothing; after a scale-in that dropped tdengine-3's dnode and
+    stopped (the pod still runs), it returns the members the cluster has, so the next Diff sees `replicas`."""
+    sim = cluster.sim
+    kubeconfig = cluster.api.kubeconfig()
+    config = {"tdengine:kubeconfig": kubeconfig, "tdengine:rootPassword": PASSWORD}
+    with ProviderHost(config) as host:
+        sim.kube.scale(4)
+        sim.wait_until(lambda s: len([d for d in s.dnodes if d["status"] == "ready"]) == 4)
+        dec = outputs(host.create(DECOMMISSION, "d", cluster.props(DECOMMISSION, 4)))
+        mem = outputs(host.create(MEMBERSHIP, "m", cluster.props(MEMBERSHIP, 4)))
+        for type_name, outs in ((DECOMMISSION, dec), (MEMBERSHIP, mem)):
+            read = host.read(type_name, type_name[0], f"{NS}/{STS}", outs)
+            assert read.id == f"{NS}/{STS}" and from_struct(read.properties) == outs  # converged: no change
+            inputs = from_struct(read.inputs)
+            assert inputs["kubeconfig"] == kubeconfig and inputs["members"] == outs["members"]
+            assert not {"drained", "topology", "kubeconfigSet"} & set(inputs)
+            assert inputs["__provider"] == blob(type_name)
+
+        gone = sim.dnode_id(3)
+        answer = requests.post(f"{sim.url}/rest/sql", data=f"drop dnode {gone}", auth=("root", PASSWORD), timeout=5)
+        assert answer.json()["code"] == 0 and sim.dnode_id(3) is None and len(sim.kube.pods()) == 4
+        for type_name, outs in ((DECOMMISSION, dec), (MEMBERSHIP, mem)):
+            refreshed = from_struct(host.read(type_name, type_name[0], f"{NS}/{STS}", outs).properties)
+            assert refreshed["members"] == [f"{STS}-{i}" for i in range(3)]
+            diff = host.diff(type_name, type_name[0], f"{NS}/{STS}", refreshed, cluster.props(type_name, 4))
+            assert diff.changes == pb.DiffResponse.DIFF_SOME  # replicas back at 4 is a change now
+        assert [d["pod"] for d in from_struct(host.read(MEMBERSHIP, "m", f"{NS}/{STS}", mem).properties)["topology"][
+            "dnodes"]] == [f"{STS}-0", f"{STS}-2", f"{STS}-1"]  # fmt: skip
+        assert PASSWORD not in host.stderr_text() and sim.violations == []
 
 
 # -- 5. DnodeDecommission Delete ----------------------------------------------------------------------------

@@ -102,6 +102,7 @@ CASES: list[Case] = [
     Case("drainTimeoutSeconds", "0", "drainTimeoutSeconds: 0 is invalid; must be a whole number of seconds >= 1"),
     Case("stallTimeoutSeconds", "10m", "stallTimeoutSeconds: '10m' is not an integer"),
     Case("readyTimeoutSeconds", "-1", "readyTimeoutSeconds: -1 is invalid"),
+    Case("vnodeCopyMBps", "0", "vnodeCopyMBps: 0 is invalid; must be a whole number from 1 to 100000"),
     Case("deleteDataOnDestroy", "no", "deleteDataOnDestroy: 'no' is not a boolean"),
     Case("verify", "sometimes", "verify: 'sometimes' is not a boolean"),
     Case("verifyTables", "0", "verifyTables: 0 is invalid; must be a whole number from 1 to 1000000"),

@@ -56,6 +56,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "drainTimeoutSeconds": ({}, {"drain_timeout": 60}),
     "stallTimeoutSeconds": ({}, {"stall_timeout": 60}),
     "readyTimeoutSeconds": ({}, {"ready_timeout": 60}),
+    "vnodeCopyMBps": ({}, {"vnode_copy_mbps": 1000}),
     "deleteDataOnDestroy": ({}, {"delete_data_on_destroy": True}),
     "verify": ({}, {"verify": True}),
     "verifyTables": ({}, {"verify_tables": 20}),

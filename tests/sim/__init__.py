@@ -1,9 +1,16 @@
 """TDengine 3.x cluster simulator for the membership provider's tests (taosAdapter REST + fake kube).
 
-It follows ../shared/reference/tdengine-admin.md (section 13, the real-cluster observations, wins) and
-replays the real transcript (tests/sim/test_sim_replay.py). Where it departs, and why:
-- a vgroup move adds the new member then removes the old one, one vgroup at a time (the transcript showed
-  both new vnodes on the target first); the replay compares vnode counts for direction and range only;
+It follows ../shared/reference/tdengine-admin.md (sections 13 and 14, the real-cluster observations, win) and
+replays the real transcripts (tests/sim/test_sim_replay.py, test_sim_replay_moves.py). Vnodes go where
+TDengine's placement score puts them (placement.py: it reproduces every placement the transcripts show);
+`drop dnode` moves a dnode's vgroups in parallel, `redistribute vgroup` one member after another, each move a
+fixed part plus a copy of the vgroup's `size_kb` (moves.py). Where it departs, and why:
+- a move adds the new member then removes the old one; the copies of one transaction share one bandwidth
+  (`copy_kb_per_second`), a model: the transcripts moved near-empty vnodes only;
+- `information_schema.ins_disk_usage` comes from TDengine's documentation (3.3.5+), not from a transcript; a
+  vgroup's disk use is set by the test (`SimCluster.set_size`), writes do not grow it;
+- `alter dnode <id> 'supportVnodes'` answers 281 as the community build does; `enterprise=True` lets it set
+  a dnode's room (a benchmark uses that to measure the single-move minimum);
 - a moved vgroup keeps its leader unless the leader leaves (which slot leads is not compared); the
   `vN_applied/committed` values are plausible, not modelled;
 - `drop dnode` on the only mnode's dnode answers 936 before 819 (section 5's order; unobserved);

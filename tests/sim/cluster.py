@@ -16,7 +16,7 @@ from tests.sim import ops, tables
 from tests.sim.clock import Scheduler
 from tests.sim.faults import Faults
 from tests.sim.kube import FakeKube
-from tests.sim.model import Cluster, SimConfig
+from tests.sim.model import Cluster, Database, MoveRecord, SimConfig, Vgroup
 from tests.sim.rest import RequestRecord, RestFront, RestServer
 
 _READ_ONLY = ("show", "select", "describe", "desc")
@@ -60,6 +60,8 @@ class SimCluster:
         db_create_seconds: float | None = None,
         election_seconds: float | None = None,
         catchup_seconds: float | None = None,
+        copy_kb_per_second: float = 0.0,
+        enterprise: bool = False,
     ) -> None:
         hb2 = 2 * heartbeat_seconds
         self.config = SimConfig(
@@ -71,6 +73,7 @@ class SimCluster:
             hb2 if db_create_seconds is None else db_create_seconds,
             hb2 if election_seconds is None else election_seconds,
             hb2 if catchup_seconds is None else catchup_seconds,
+            copy_kb_per_second, enterprise,
         )  # fmt: skip
         self.faults = Faults()
         self.cluster = Cluster(self.config, self.faults)
@@ -132,9 +135,43 @@ class SimCluster:
             timeout=timeout,
         )
 
+    def bootstrap_in_order(self, order: list[int], timeout: float = 10.0) -> None:
+        """Start pods 0..len(order) on a fresh cluster without the image's auto-join, then `create dnode` for
+        the other pods in the given order of ordinals: dnode ids 2, 3, ... follow it (placement depends on id
+        order, so a test can lay a cluster out as a recorded one was)."""
+        if self.config.auto_join or self.cluster.max_dnode_id or self.kube.replicas:
+            raise RuntimeError("bootstrap_in_order() needs a fresh cluster with auto_join=False")
+        self.kube.scale(len(order) + 1)
+        first = self.endpoint(0)
+        self.wait_until(lambda s: (s.dnode(first) or {}).get("status") == "ready" and all(p.ready for p in s.pods))
+        for ordinal in order:
+            ops.create_dnode(self.cluster, self.endpoint(ordinal))
+        eps = [self.endpoint(o) for o in range(len(order) + 1)]
+        self.wait_until(lambda s: all((s.dnode(e) or {}).get("status") == "ready" for e in eps), timeout=timeout)
+
+    def place_database(self, name: str, replica: int, members: list[list[int]]) -> None:
+        """A database laid out by hand (each vgroup's dnode ids), as an earlier shape of the cluster could have
+        left it; through the model, not logged as a request."""
+        with self.cluster.lock:
+            c = self.cluster
+            ids = []
+            for m in members:
+                vg = Vgroup(c.next_vgroup_id, name, replica, list(m), leader=m[0], fresh=False)
+                c.vgroups[vg.id] = vg
+                ids.append(vg.id)
+                c.next_vgroup_id += 1
+            c.dbs[name] = Database(name, replica, ids, time.time())
+
     def create_database(self, name: str, replica: int = 1, vgroups: int = 2) -> None:
         """CREATE DATABASE through the model (not logged as a REST request); raises SqlError."""
         ops.create_database(self.cluster, name, replica, vgroups)
+
+    def set_size(self, database: str, kb: int) -> None:
+        """Every vnode of the database uses `kb` of disk (`ins_disk_usage`; what a move of one copies)."""
+        with self.cluster.lock:
+            for vg in self.cluster.vgroups.values():
+                if vg.db == database:
+                    vg.size_kb = kb
 
     def set_root_password(self, password: str) -> None:
         """ALTER USER root PASS through the model (an operator in a taos shell; not logged as a REST
@@ -166,9 +203,15 @@ class SimCluster:
                     "moving_to": vg.learner,
                     "leader": vg.leader,
                     "tables": len(vg.table_times),
+                    "size_kb": vg.size_kb,
                 }
                 for _, vg in sorted(self.cluster.vgroups.items())
             ]
+
+    def moves(self) -> list[MoveRecord]:
+        """Every vnode move that completed, in order (drops and redistributes)."""
+        with self.cluster.lock:
+            return list(self.cluster.moves)
 
     def transactions(self) -> list[dict[str, Any]]:
         names = [c[0] for c in tables.TRANS_COLS]

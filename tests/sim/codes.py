@@ -6,8 +6,10 @@ numbers and texts in one table makes it easy to check them against the reference
 
 from __future__ import annotations
 
+INVALID_CFG = 281
 DNODE_ALREADY_EXIST = 816
 DNODE_NOT_EXIST = 817
+VGROUP_NOT_EXIST = 818
 CANT_DROP_LEADER = 819
 NO_ENOUGH_DNODES = 820
 USER_NOT_EXIST = 848
@@ -18,8 +20,11 @@ MNODE_ALREADY_EXIST = 928
 MNODE_NOT_EXIST = 929
 TOO_FEW_MNODES = 936
 TOO_MANY_MNODES = 937
+HAS_OFFLINE_DNODE = 950
+INVALID_REPLICA = 951
 DNODE_IN_CREATING = 952
 DNODE_IN_DROPPING = 953
+NO_ENOUGH_VNODES = 954
 TRANS_CONFLICT = 979
 TRANS_NETWORK_UNAVAIL = 981
 TRANS_SYNC_TIMEOUT = 983
@@ -40,10 +45,13 @@ INVALID_PORT = 9746
 INVALID_ENDPOINT = 9747
 DB_NOT_SPECIFIED = 9750
 INVALID_PASSWD = 9800
+REDISTRIBUTE_DNODES = 9814
 
 MESSAGES: dict[int, str] = {
+    INVALID_CFG: "Invalid config option",
     DNODE_ALREADY_EXIST: "Dnode already exists",
     DNODE_NOT_EXIST: "Dnode does not exist",
+    VGROUP_NOT_EXIST: "Vgroup does not exist or not in db",
     CANT_DROP_LEADER: "Cannot drop mnode which is leader",
     NO_ENOUGH_DNODES: "Out of dnodes",
     USER_NOT_EXIST: "User not exist",
@@ -54,8 +62,11 @@ MESSAGES: dict[int, str] = {
     MNODE_NOT_EXIST: "Mnode not there",
     TOO_FEW_MNODES: "The replica of mnode cannot less than 1",
     TOO_MANY_MNODES: "The replica of mnode cannot exceed 3",
+    HAS_OFFLINE_DNODE: "Offline dnode exists",
+    INVALID_REPLICA: "Invalid vgroup replica",
     DNODE_IN_CREATING: "Dnode in creating status",
     DNODE_IN_DROPPING: "Dnode in dropping status",
+    NO_ENOUGH_VNODES: "Vnodes exhausted",
     TRANS_CONFLICT: "Conflict transaction not completed",
     TRANS_NETWORK_UNAVAIL: (
         "Unable to establish connection While execute transaction and will continue in the background"
@@ -81,6 +92,7 @@ MESSAGES: dict[int, str] = {
     INVALID_ENDPOINT: "Endpoint should be in the format of 'fqdn:port'",
     DB_NOT_SPECIFIED: "Database not specified or available",
     INVALID_PASSWD: "Invalid password",
+    REDISTRIBUTE_DNODES: "The REDISTRIBUTE VGROUP statement only support 1 to 3 dnodes",
 }
 
 

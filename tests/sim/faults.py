@@ -50,8 +50,8 @@ class Faults:
             self._sql.append(_Rule(re.compile(pattern, re.IGNORECASE | re.DOTALL), float(code), times))
 
     def drop_background_error(self, code: int = 981, after_seconds: float = 0.1, times: int = 1) -> None:
-        """The next `times` DROP DNODE transactions answer `code` ('will continue in the background')
-        after `after_seconds` if still running; the transaction goes on and finishes later."""
+        """The next `times` DROP DNODE (or REDISTRIBUTE VGROUP) transactions answer `code` ('will continue in
+        the background') after `after_seconds` if still running; the transaction goes on and finishes later."""
         with self._lock:
             self._background.append((code, after_seconds, [times]))
 

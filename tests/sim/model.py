@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tests.sim.placement import Placer, Slot
+
 if TYPE_CHECKING:
     from tests.sim.faults import Faults
 
@@ -43,6 +45,11 @@ class SimConfig:
     catchup_seconds: float = 0.04
     """After a taosd (re)starts: how long its vnodes are `restored: false` once it reported, and a newly elected
     vgroup leader shows `leader*`, catching up on the log."""
+    copy_kb_per_second: float = 0.0
+    """How fast one transaction copies vnode data (KB/s); 0: copies take no time, a move only its fixed part
+    (`migration_seconds`). The copies a `drop dnode` runs in parallel share it (see `moves.py`)."""
+    enterprise: bool = False
+    """`alter dnode <id> 'supportVnodes' '<n>'` works (the enterprise build); the community build answers 281."""
 
     def endpoint(self, ordinal: int) -> str:
         """`<sts>-<n>.<service>.<namespace>.svc.<domain>:<port>`, as TAOS_FQDN/serverPort make it."""
@@ -84,6 +91,8 @@ class Dnode:
     dropping: bool = False
     caught_up_at: float = 0.0
     """When the vnodes of its current process have caught up (`restored`)."""
+    support_vnodes: int | None = None
+    """Set by `alter dnode <id> 'supportVnodes'` (enterprise only); None: the configured `support_vnodes`."""
 
 
 @dataclass(eq=False)
@@ -111,6 +120,9 @@ class Vgroup:
     """When the leader stopped serving (its taosd died or its dnode went offline); None while it serves."""
     restored_at: float = 0.0
     """When its current leader has applied its log (until then it shows `leader*`)."""
+    size_kb: int = 0
+    """Disk use of each of its vnodes, as `information_schema.ins_disk_usage` reports it (set by tests: writes
+    do not grow it); a move copies this much."""
 
     def tables(self, now: float, delay: float) -> int:
         """Tables as ins_vgroups counts them: from vnode load reports, one status interval late."""
@@ -139,6 +151,18 @@ class Table:
     rows: int = 0
 
 
+@dataclass(frozen=True)
+class MoveRecord:
+    """One completed vnode move: vgroup, the member it replaced, the new member, what it copied."""
+
+    vgroup: int
+    db: str
+    source: int
+    target: int
+    size_kb: int
+    oper: str
+
+
 @dataclass(eq=False)
 class Trans:
     """A running mnode transaction as `show transactions` lists it."""
@@ -150,6 +174,8 @@ class Trans:
     last_action_info: str = "action:2 code:0x0(success) "
     stage: str = "redoAction"
     failed_times: int = 0
+    db: str = ""
+    """`show transactions`' db column: the database of a `red-vgroup`, '' for a drop-dnode."""
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -175,6 +201,8 @@ class Cluster:
         self.data_dirs: list[DataDir] = []
         self.password = cfg.root_password
         self.violations: list[str] = []
+        self.moves: list[MoveRecord] = []
+        """Every vnode copy that completed (a member replaced), in order: what a scale-in moved."""
         self.closed = False
 
     # -- processes and data dirs (driven by the fake Kubernetes) -------------------------------
@@ -330,16 +358,20 @@ class Cluster:
             return False
         return dnode_id != vg.leader or now >= vg.restored_at
 
-    def placement(self, now: float, count: int, exclude: set[int], extra: dict[int, int]) -> list[int] | None:
-        """`count` least-loaded online dnodes with free vnode capacity (mndGetAvailableDnode), or None."""
-        cands = []
-        for d in self.dnodes.values():
-            load = self.vnodes_of(d.id) + extra.get(d.id, 0)
-            if d.id in exclude or d.dropping or not self.is_online(d, now) or load >= self.cfg.support_vnodes:
-                continue
-            cands.append((load, d.id))
-        cands.sort()
-        return [i for _, i in cands[:count]] if len(cands) >= count else None
+    def support_of(self, d: Dnode) -> int:
+        """`support_vnodes` as ins_dnodes shows it: 0 until the dnode's first status."""
+        if d.last_seen is None:
+            return 0
+        return self.cfg.support_vnodes if d.support_vnodes is None else d.support_vnodes
+
+    def placer(self, now: float, except_id: int | None = None) -> Placer:
+        """One statement's dnode array (`mndBuildDnodesArray`): online dnodes with room configured."""
+        slots = [
+            Slot(d.id, self.vnodes_of(d.id), self.support_of(d), d.id in self.mnodes)
+            for d in self.dnodes.values()
+            if d.id != except_id and not d.dropping and self.is_online(d, now) and self.support_of(d) > 0
+        ]
+        return Placer(slots)
 
     def global_trans_running(self) -> bool:
         return any(not t.done.is_set() for t in self.trans.values())

@@ -113,7 +113,8 @@ def drop_mnode(c: Cluster, dnode_id: int) -> None:
 
 
 def create_database(c: Cluster, name: str, replica: int = 1, vgroups: int = 2, if_not_exists: bool = False) -> None:
-    """CREATE DATABASE: vnodes on the least-loaded online dnodes with capacity; 820 if too few."""
+    """CREATE DATABASE: each vgroup's vnodes where TDengine's placement score puts them (`placement.py`);
+    820 if too few online dnodes, 954 if a dnode it picks is full."""
     if replica not in (1, 3):
         raise SqlError(codes.SYNTAX_ERROR, f"Invalid option replica: {replica}, only 1, 3 allowed")
     if not 1 <= vgroups <= 1024:
@@ -124,16 +125,8 @@ def create_database(c: Cluster, name: str, replica: int = 1, vgroups: int = 2, i
             if if_not_exists:
                 return
             raise SqlError(codes.DB_ALREADY_EXIST)
-        extra: dict[int, int] = {}
-        layout: list[list[int]] = []
-        for _ in range(vgroups):
-            members = c.placement(now, replica, set(), extra)
-            if members is None:
-                raise SqlError(codes.NO_ENOUGH_DNODES)
-            members.sort()
-            for m in members:
-                extra[m] = extra.get(m, 0) + 1
-            layout.append(members)
+        placer = c.placer(now)
+        layout = [placer.for_vgroup(replica) for _ in range(vgroups)]
         if c.global_trans_running():
             raise SqlError(codes.TRANS_CONFLICT)
         ids = []

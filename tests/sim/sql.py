@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.sim import codes, data, ops, tables, trans
+from tests.sim import codes, data, ops, redistribute, tables, trans
 from tests.sim.codes import SqlError
 from tests.sim.model import Cluster
 
@@ -125,9 +125,9 @@ class Parser:
 def execute(
     c: Cluster, sql: str, db: str | None = None, on_drop: Callable[[trans.Trans], None] | None = None
 ) -> Result:
-    """Parse and run one statement. `on_drop` waits for a started drop-dnode transaction."""
+    """Parse and run one statement. `on_drop` waits for a started drop-dnode or red-vgroup transaction."""
     p = Parser(sql)
-    head = p.kw("show", "select", "create", "drop", "alter", "insert", "use")
+    head = p.kw("show", "select", "create", "drop", "alter", "insert", "use", "redistribute")
     if head == "show":
         return _show(c, p, db)
     if head == "select":
@@ -142,6 +142,10 @@ def execute(
         return _create(c, p, db)
     if head == "drop":
         return _drop(c, p, on_drop)
+    if head == "redistribute":
+        return _redistribute(c, p, on_drop)
+    if head == "alter" and p.accept("dnode"):
+        return _alter_dnode(c, p)
     if head == "alter":
         p.kw("user")
         user = p.name()
@@ -167,6 +171,45 @@ def execute(
         raise p.error()
     p.end()
     return Result(affected=data.insert(c, _db(tdb or db), table, groups))
+
+
+def _redistribute(c: Cluster, p: Parser, on_wait: Callable[[trans.Trans], None] | None) -> Result:
+    """REDISTRIBUTE VGROUP <id> DNODE <a> [DNODE <b> ...]: 9814 from the parser for more than 3 dnodes."""
+    p.kw("vgroup")
+    vgroup = p.integer()
+    dnodes = []
+    while p.accept("dnode"):
+        dnodes.append(p.integer())
+    if not dnodes:
+        raise p.error()
+    p.end()
+    if len(dnodes) > 3:
+        raise SqlError(codes.REDISTRIBUTE_DNODES)
+    t = redistribute.redistribute(c, vgroup, dnodes)
+    if t is not None:
+        if on_wait is not None:
+            on_wait(t)
+        else:
+            t.done.wait()
+    return Result()
+
+
+def _alter_dnode(c: Cluster, p: Parser) -> Result:
+    """ALTER DNODE <id> '<option>' '<value>': only `supportVnodes` is modelled, and only in the enterprise build
+    (community: 281 "Invalid config option", as the scale-in transcript shows)."""
+    dnode_id = p.integer()
+    option = p.string()
+    value = p.string()
+    p.end()
+    with c.lock:
+        d = c.dnodes.get(dnode_id)
+        if d is None:
+            raise SqlError(codes.DNODE_NOT_EXIST)
+        if option.lower() != "supportvnodes" or not c.cfg.enterprise or not value.isdigit():
+            raise SqlError(codes.INVALID_CFG)
+        d.support_vnodes = int(value)
+        c.changed.notify_all()
+    return Result()
 
 
 def _db(db: str | None) -> str:

@@ -85,6 +85,22 @@ VNODE_COLS: list[Column] = [
     ["restored", "BOOL", 1],
 ]
 """information_schema.ins_vnodes as tdengine-admin.md §6 lists it (not in the recorded transcripts)."""
+DISK_USAGE_COLS: list[Column] = [
+    ["db_name", "VARCHAR", 32],
+    ["vgroup_id", "INT", 4],
+    ["wal_size", "BIGINT", 8],
+    ["data1", "BIGINT", 8],
+    ["data2", "BIGINT", 8],
+    ["data3", "BIGINT", 8],
+    ["cache_rdb", "BIGINT", 8],
+    ["table_meta", "BIGINT", 8],
+    ["ss", "BIGINT", 8],
+    ["raw_data", "BIGINT", 8],
+]
+"""`information_schema.ins_disk_usage` (3.3.5+), one row per vgroup, sizes in KB: from TDengine's documentation
+(`docs/en/14-reference/03-taos-sql/50-meta.md`), NOT from the reference or a transcript (neither has it). The
+simulator reports a vgroup's `size_kb` as `data1` (primary storage), everything else 0, and an estimated
+raw size of twice that."""
 SYSTEM_DBS = ("information_schema", "performance_schema")
 
 
@@ -94,7 +110,7 @@ def dnode_rows(c: Cluster) -> list[list[Any]]:
         rows = []
         for _, d in sorted(c.dnodes.items()):
             status, note = c.dnode_status(d, now)
-            support = c.cfg.support_vnodes if d.last_seen is not None else 0
+            support = c.support_of(d)
             created, rebooted = iso_ms(d.create_time), iso_ms(d.reboot_time)
             rows.append([d.id, d.endpoint, c.vnodes_of(d.id), support, status, created, rebooted, note])
         return rows
@@ -126,7 +142,7 @@ def db_rows(c: Cluster) -> list[list[Any]]:
 def trans_rows(c: Cluster) -> list[list[Any]]:
     with c.lock:
         return [
-            [t.id, iso_ms(t.create_time), t.stage, t.oper, "", "", "no", t.failed_times, iso_ms(t.last_exec_time),
+            [t.id, iso_ms(t.create_time), t.stage, t.oper, t.db, "", "no", t.failed_times, iso_ms(t.last_exec_time),
              t.last_action_info]
             for _, t in sorted(c.trans.items())
             if not t.done.is_set()
@@ -169,6 +185,11 @@ def vnode_rows(c: Cluster) -> list[list[Any]]:
         return rows
 
 
+def disk_usage_rows(c: Cluster) -> list[list[Any]]:
+    with c.lock:
+        return [[vg.db, vg.id, 0, vg.size_kb, 0, 0, 0, 0, 0, 2 * vg.size_kb] for _, vg in sorted(c.vgroups.items())]
+
+
 SYSTEM_TABLES: dict[str, tuple[list[Column], Callable[[Cluster], list[list[Any]]]]] = {
     "information_schema.ins_dnodes": (DNODE_COLS, dnode_rows),
     "information_schema.ins_mnodes": (MNODE_COLS, mnode_rows),
@@ -177,6 +198,7 @@ SYSTEM_TABLES: dict[str, tuple[list[Column], Callable[[Cluster], list[list[Any]]
     "information_schema.ins_vnodes": (VNODE_COLS, vnode_rows),
     "performance_schema.perf_trans": (TRANS_COLS, trans_rows),
     "information_schema.ins_tables": (data.TABLE_COLS, data.table_rows),
+    "information_schema.ins_disk_usage": (DISK_USAGE_COLS, disk_usage_rows),
 }
 
 

@@ -2,17 +2,17 @@
 
 The transaction runs in its own thread so that the REST request can block on it, give up with a
 'continue in the background' error (a fault), or be cut by a client timeout, while the move goes on.
-Vgroups move serially: the target joins as a 4th member (`v4`), then replaces the departing member.
+Where each vnode goes is TDengine's placement (`placement.py`), decided when the statement arrives; the
+vgroups then move in parallel (`moves.py`), each target joining as a 4th member (`v4`) first.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
-from tests.sim import codes
+from tests.sim import codes, moves
 from tests.sim.codes import SqlError
-from tests.sim.model import Cluster, Trans, Vgroup
+from tests.sim.model import Cluster, Trans
 
 
 def drop_dnode(c: Cluster, dnode_id: int | None, force: bool = False, unsafe: bool = False) -> Trans | None:
@@ -41,16 +41,13 @@ def drop_dnode(c: Cluster, dnode_id: int | None, force: bool = False, unsafe: bo
                 raise SqlError(codes.DNODE_OFFLINE)
         if force and has_mnode and len(c.mnodes) == 2:
             raise SqlError(codes.ONLY_TWO_MNODES)
-        plan: list[tuple[Vgroup, int]] = []
-        extra: dict[int, int] = {}
+        placer = c.placer(now, except_id=d.id)
+        plan: list[moves.Move] = []
         for vg in mine:
             if force and not unsafe and vg.members == [d.id]:
                 raise SqlError(codes.SINGLE_REPLICA_UNSAFE)
-            target = c.placement(now, 1, {*vg.members, d.id}, extra)
-            if target is None:
-                raise SqlError(codes.NO_ENOUGH_DNODES)
-            extra[target[0]] = extra.get(target[0], 0) + 1
-            plan.append((vg, target[0]))
+            taken = {*vg.members, d.id, *([vg.learner] if vg.learner is not None else [])}
+            plan.append(moves.plan(c, vg, d.id, placer.replacement(taken)))
         if c.global_trans_running():
             raise SqlError(codes.TRANS_CONFLICT)
         t = Trans(c.new_trans_id(), "drop-dnode", now, now)
@@ -64,66 +61,15 @@ def drop_dnode(c: Cluster, dnode_id: int | None, force: bool = False, unsafe: bo
     return t
 
 
-def _run(c: Cluster, t: Trans, dnode_id: int, plan: list[tuple[Vgroup, int]], force: bool) -> None:
-    """Move each vgroup in turn; progress only while not stalled and the parties are reachable."""
-    tick = max(0.001, min(0.01, c.cfg.migration_seconds / 5))
-    for step, (vg, target) in enumerate(plan):
-        with c.lock:
-            if c.closed or vg.id not in c.vgroups:
-                continue
-            vg.learner = target
-            _action(c, t, 18 + 2 * step, "0x3d8(Wrong transaction execution context)", "create-vnode", target)
-        progress, last = 0.0, time.monotonic()
-        while progress < c.cfg.migration_seconds:
-            time.sleep(tick)
-            with c.lock:
-                if c.closed:
-                    return
-                now = c.refresh()
-                mono = time.monotonic()
-                tgt, src = c.dnodes.get(target), c.dnodes[dnode_id]
-                blocked = c.faults.is_stalled() or tgt is None or not c.is_online(tgt, now)
-                blocked = blocked or (not force and not c.is_online(src, now))
-                if c.faults.is_held():
-                    pass  # a slow copy: no progress, no failure
-                elif blocked:
-                    if "0xb(" not in t.last_action_info:
-                        t.failed_times += 1
-                        _action(c, t, 19 + 2 * step, "0xb(Unable to establish connection)", "alter-replica", target)
-                else:
-                    progress += mono - last
-                last = mono
-        with c.lock:
-            _replace_member(c, vg, dnode_id, target, lossy=force)
-            _action(c, t, 19 + 2 * step, "0x0(success)", "alter-confirm", target)
-            c.changed.notify_all()
+def _run(c: Cluster, t: Trans, dnode_id: int, plan: list[moves.Move], force: bool) -> None:
+    """Move every vgroup at once; the dnode's row goes when the last one is done."""
+    finished = moves.run(c, t, plan, parallel=True, force=force)
     with c.lock:
-        if not c.closed:
+        if finished and not c.closed:
             _commit(c, dnode_id)
         t.done.set()
         c.trans.pop(t.id, None)
         c.changed.notify_all()
-
-
-def _replace_member(c: Cluster, vg: Vgroup, old: int, new: int, lossy: bool) -> None:
-    if lossy and vg.members == [old]:
-        c.violations.append(
-            f"vgroup {vg.id} of database {vg.db!r} lost its last replica: dnode {old} was dropped "
-            f"while offline with `unsafe`; vgroup recreated empty on dnode {new} (data lost)"
-        )
-        vg.table_times.clear()
-    vg.members = [new if m == old else m for m in vg.members]
-    vg.learner = None
-    if vg.leader == old:
-        vg.leader = new if len(vg.members) == 1 else next(m for m in vg.members if m != new)
-    vg.applied += 2
-    vg.fresh = False
-
-
-def _action(c: Cluster, t: Trans, action: int, code: str, msg_type: str, target: int) -> None:
-    ep = c.dnodes[target].endpoint if target in c.dnodes else "?"
-    t.last_action_info = f"action:{action} code:{code} msgType:{msg_type} numOfEps:1 inUse:0 ep:0-{ep} "
-    t.last_exec_time = time.time()
 
 
 def _commit(c: Cluster, dnode_id: int) -> None:

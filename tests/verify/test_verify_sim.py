@@ -157,7 +157,7 @@ def test_a_replica_down_after_the_write_fails_the_vgroup_check(sim):
 
 
 def test_a_failed_taosbenchmark_is_shown_without_the_password():
-    sim = healthy(support_vnodes=1)  # one vnode per dnode: a second replica-3 database is "Out of dnodes"
+    sim = healthy(support_vnodes=1)  # one vnode per dnode: a second replica-3 database is "Vnodes exhausted"
     try:
         sim.create_database("metrics", replica=3, vgroups=1)
         code, report, text, _ = verify(sim)
@@ -167,7 +167,7 @@ def test_a_failed_taosbenchmark_is_shown_without_the_password():
         sim.stop()
     assert code == command.FAILED
     assert "taosBenchmark in tdengine-0 exited with 255:" in report.dataset_problem
-    assert "reason: Out of dnodes" in report.dataset_problem
+    assert "reason: Vnodes exhausted" in report.dataset_problem
     assert "password:                   <redacted>" in report.dataset_problem  # taosBenchmark printed it
     assert PW not in text and PW not in printed.getvalue()
     assert "dataset   FAIL" in text and "\nrows " not in text
