@@ -249,13 +249,18 @@ class MembershipMachine(RuleBasedStateMachine):
     def scale_in_then_back(self, size: int, allow: bool, how: str) -> None:
         """A scale-in of two or more dnodes that stops half-way (the second pod's `drop dnode` answers 979, or
         its drain stalls), then the way back: `pulumi refresh` and `up` at the old size, which must converge:
-        the drained pods' stale volumes replaced, their dnodes re-added. `size` is taken modulo the sizes that
-        drain two pods or more (no draw depends on the cluster, so Hypothesis replays sequences exactly)."""
+        the drained pods' stale volumes replaced, their dnodes re-added. A cluster below 5 grows to 5 first;
+        `size` is taken modulo the sizes that drain two pods or more and keep 3 (no draw depends on the cluster,
+        so Hypothesis replays sequences exactly)."""
         self._step()
         current = self.sim.kube.replicas
         if current < 3 or not self._healthy():
             return
-        n = 1 + (size - 1) % (current - 2)
+        if current < 5:  # grow first: a scale-in of two dnodes that keeps 3 needs 5
+            if self._up(5, allowFewerThanThreeDnodes=allow) != "converged":
+                return
+            current = 5
+        n = 3 + (size - 1) % (current - 4)  # 3 .. current - 2: two or more pods drained, 3 dnodes kept
         second = self.sim.dnode_id(current - 2)
         if how == "refused_drop":
             self.sim.faults.sql_error(979, pattern=rf"^drop dnode {second}$")
