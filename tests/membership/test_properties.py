@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -278,13 +279,22 @@ class MembershipMachine(RuleBasedStateMachine):
 
     def _up_stalling(self, n: int, ordinal: int, overrides: dict[str, Any]) -> str:
         """`up(n)` while a watcher stalls every move as soon as pod `ordinal`'s dnode is dropping."""
-        stop = threading.Event()
         endpoint = self.sim.endpoint(ordinal)
+        return self._up_when(
+            n,
+            overrides,
+            lambda: (self.sim.snapshot().dnode(endpoint) or {}).get("status", "").startswith("dropping"),
+            lambda: self.sim.faults.stall_drop(True),
+        )
+
+    def _up_when(self, n: int, overrides: dict[str, Any], when: Callable[[], bool], act: Callable[[], None]) -> str:
+        """`up(n)` (stallTimeoutSeconds 0.2) while a watcher runs `act` once, as soon as `when()` holds."""
+        stop = threading.Event()
 
         def watch() -> None:
             while not stop.is_set():
-                if (self.sim.snapshot().dnode(endpoint) or {}).get("status", "").startswith("dropping"):
-                    self.sim.faults.stall_drop(True)
+                if when():
+                    act()
                     return
                 stop.wait(0.002)
 
@@ -350,23 +360,14 @@ class MembershipMachine(RuleBasedStateMachine):
 
     def _up_crashing_mid_drain(self, n: int, victim: int, overrides: dict[str, Any]) -> str:
         """`up(n)` while a watcher crashes pod `victim` as soon as a dnode is dropping."""
-        stop = threading.Event()
 
-        def watch() -> None:
-            while not stop.is_set():
-                if any(d["status"].startswith("dropping") for d in self.sim.dnodes()):
-                    self.sim.kube.crash_pod(victim)
-                    self.crashed.add(victim)
-                    return
-                stop.wait(0.002)
+        def crash() -> None:
+            self.sim.kube.crash_pod(victim)
+            self.crashed.add(victim)
 
-        watcher = threading.Thread(target=watch)
-        watcher.start()
-        try:
-            return self._up(n, **overrides, stallTimeoutSeconds=0.2)
-        finally:
-            stop.set()
-            watcher.join()
+        return self._up_when(
+            n, overrides, lambda: any(d["status"].startswith("dropping") for d in self.sim.dnodes()), crash
+        )
 
     def _retry_after(
         self, outcome: str, n: int, allow: bool, expected: list[str] | None, may_fail: bool = True
