@@ -83,6 +83,13 @@ class KubernetesApi:
         return sorted(found, key=lambda p: p.ordinal)
 
     def list_pvcs(self, namespace: str, statefulset: str, templates: list[str]) -> list[PvcInfo]:
+        return [
+            PvcInfo(pvc.metadata.name, template=template, ordinal=ordinal)
+            for pvc, template, ordinal in self._statefulset_pvcs(namespace, statefulset, templates)
+        ]
+
+    def _statefulset_pvcs(self, namespace: str, statefulset: str, templates: list[str]) -> list[tuple[Any, str, int]]:
+        """The PVCs of the StatefulSet's volumeClaimTemplates, with their template and ordinal, in that order."""
         pvcs = self._call(
             f"list persistentvolumeclaims in namespace {namespace!r}",
             lambda api: api.list_namespaced_persistent_volume_claim(namespace, _request_timeout=self._timeout),
@@ -91,8 +98,8 @@ class KubernetesApi:
         for pvc in pvcs.items:
             match = pvc_ordinal(pvc.metadata.name, statefulset, templates)
             if match is not None:
-                found.append(PvcInfo(pvc.metadata.name, template=match[0], ordinal=match[1]))
-        return sorted(found, key=lambda p: (p.ordinal, p.template))
+                found.append((pvc, match[0], match[1]))
+        return sorted(found, key=lambda f: (f[2], f[1]))
 
     def delete_pvc(self, namespace: str, name: str) -> None:
         try:

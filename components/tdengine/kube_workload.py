@@ -15,7 +15,6 @@ from kubernetes import client
 from components.tdengine.errors import KubeError
 from components.tdengine.kube import KubernetesApi
 from components.tdengine.kube_types import PvcState, StatefulSetInfo
-from components.tdengine.naming import pvc_ordinal
 
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 
@@ -58,14 +57,9 @@ class KubernetesWorkload(KubernetesApi):
                 raise
 
     def list_pvc_states(self, namespace: str, statefulset: str, templates: list[str]) -> list[PvcState]:
-        pvcs = self._call(
-            f"list persistentvolumeclaims in namespace {namespace!r}",
-            lambda api: api.list_namespaced_persistent_volume_claim(namespace, _request_timeout=self._timeout),
-        )
         found = []
-        for pvc in pvcs.items:
-            match = pvc_ordinal(pvc.metadata.name, statefulset, templates)
-            if match is None or pvc.metadata.deletion_timestamp is not None:
+        for pvc, template, ordinal in self._statefulset_pvcs(namespace, statefulset, templates):
+            if pvc.metadata.deletion_timestamp is not None:
                 continue
             requests = (pvc.spec.resources and pvc.spec.resources.requests) or {}
             capacity = (pvc.status and pvc.status.capacity) or {}
@@ -73,15 +67,15 @@ class KubernetesWorkload(KubernetesApi):
             found.append(
                 PvcState(
                     pvc.metadata.name,
-                    match[0],
-                    match[1],
+                    template,
+                    ordinal,
                     str(requests.get("storage", "")),
                     str(capacity.get("storage", "")),
                     str(pvc.spec.storage_class_name or ""),
                     conditions,
                 )
             )
-        return sorted(found, key=lambda p: (p.ordinal, p.template))
+        return found
 
     def resize_pvc(self, namespace: str, name: str, size: str) -> None:
         patch = {"spec": {"resources": {"requests": {"storage": size}}}}
