@@ -35,6 +35,9 @@ class ApiWatcher:
     events: list[Event] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _replicas: int | None = None
+    _pods_version: str | None = None
+    """Where the pod watch goes on from: a pod created and deleted between two watch calls is still seen."""
+    _pods_seen: set[str] = field(default_factory=set)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -81,20 +84,41 @@ class ApiWatcher:
                 self._record(f"replicas {old} -> {replicas}", pods)
 
     def _watch_pods(self) -> None:
-        stream = watch.Watch().stream(self._core.list_namespaced_pod, self.namespace, timeout_seconds=2)
-        seen: set[str] = set()
-        for event in stream:
-            if self._stop.is_set():
-                return
-            pod = event["object"]
-            name, uid = pod.metadata.name, pod.metadata.uid
-            ordinal = pod_ordinal(name, self.statefulset)
-            deleting = event["type"] == "DELETED" or pod.metadata.deletion_timestamp is not None
-            if ordinal is None or not deleting or uid in seen:
-                continue
-            seen.add(uid)
-            if self._replicas is not None and ordinal >= self._replicas:
-                self._record(f"pod {name} deleted", (name,))
+        more = {"resource_version": self._pods_version} if self._pods_version else {}
+        stream = watch.Watch().stream(self._core.list_namespaced_pod, self.namespace, timeout_seconds=2, **more)
+        try:
+            for event in stream:
+                if self._stop.is_set():
+                    return
+                if event["type"] == "ERROR":  # e.g. 410 Gone as an event: list again
+                    self._pods_version = None
+                    return
+                pod = event["object"]
+                self._pods_version = pod.metadata.resource_version
+                deleting = event["type"] == "DELETED" or pod.metadata.deletion_timestamp is not None
+                if deleting and pod.metadata.uid not in self._pods_seen:
+                    self._pods_seen.add(pod.metadata.uid)
+                    self._pod_deleted(pod.metadata.name)
+        except client.ApiException as e:
+            if e.status == 410:  # the version is too old to go on from: list again
+                self._pods_version = None
+            raise
+
+    def _pod_deleted(self, name: str) -> None:
+        """Recorded when the StatefulSet no longer wants the pod, by the replicas the StatefulSet watch saw last
+        or by the StatefulSet read now: each watch runs in its own thread, so either may lag the other."""
+        ordinal = pod_ordinal(name, self.statefulset)
+        if ordinal is None:
+            return
+        try:
+            live: int | None = self._apps.read_namespaced_stateful_set(self.statefulset, self.namespace).spec.replicas
+        except client.ApiException as e:
+            if e.status != 404:
+                raise
+            live = None  # the StatefulSet itself deleted (a destroy): no scale-in
+        wanted = [r for r in (self._replicas, live) if r is not None]
+        if wanted and ordinal >= min(wanted):
+            self._record(f"pod {name} deleted", (name,))
 
     def _record(self, what: str, departing: tuple[str, ...]) -> None:
         in_cluster = {d["endpoint"].split(".", 1)[0] for d in self.sim.dnodes()}
