@@ -64,13 +64,14 @@ class TDengineCluster(pulumi.ComponentResource):
 
         secret = self._object("root", manifests.root_secret(args, password), namespace_opts)
         config = self._object("taoscfg", manifests.config_map(args), namespace_opts)
+        start = self._object("start", manifests.start_config_map(args), namespace_opts)
         service = self._object("svc", manifests.headless_service(args), namespace_opts)
         if args.client_service:
             self._object("client-svc", manifests.client_service(args), namespace_opts)
 
         before = self._before_statefulset(namespace_opts, password)
         sts_opts = pulumi.ResourceOptions.merge(
-            namespace_opts, pulumi.ResourceOptions(depends_on=[secret, config, service, *before])
+            namespace_opts, pulumi.ResourceOptions(depends_on=[secret, config, start, service, *before])
         )
         self.statefulset = self._object("sts", self._statefulset_manifest(), sts_opts)
         self._after_statefulset(namespace_opts, password, self.statefulset)

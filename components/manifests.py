@@ -11,11 +11,12 @@ import hashlib
 import json
 from typing import Any
 
-from components import pod_spec
+from components import pod_spec, startup
 from components.args import ClusterArgs
 
 DATA_VOLUME = "taosdata"
 LOG_VOLUME = "taoslog"
+START_VOLUME = "start"
 PASSWORD_KEY = "TAOS_ROOT_PASSWORD"
 
 Manifest = dict[str, Any]
@@ -45,6 +46,10 @@ def _metadata(args: ClusterArgs, name: str, namespaced: bool = True) -> dict[str
 
 def config_map_name(args: ClusterArgs) -> str:
     return f"{args.cluster_name}-taoscfg"
+
+
+def start_config_map_name(args: ClusterArgs) -> str:
+    return f"{args.cluster_name}-start"
 
 
 def secret_name(args: ClusterArgs) -> str:
@@ -118,6 +123,21 @@ def config_map(args: ClusterArgs) -> Manifest:
     }
 
 
+def start_config_map(args: ClusterArgs) -> Manifest:
+    """The container's start-up script (components/startup.py): cluster-level steps that retry in the background
+    instead of ending the container."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(args, start_config_map_name(args)),
+        "data": {startup.START_SCRIPT_KEY: startup.START_SCRIPT},
+    }
+
+
+def _checksum(data: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def root_secret(args: ClusterArgs, password: Any) -> Manifest:
     return {
         "apiVersion": "v1",
@@ -173,7 +193,10 @@ destroy's ClusterChange deletes them afterwards)."""
 
 
 def statefulset(args: ClusterArgs) -> Manifest:
-    mounts = [{"name": DATA_VOLUME, "mountPath": "/var/lib/taos"}]
+    mounts = [
+        {"name": DATA_VOLUME, "mountPath": "/var/lib/taos"},
+        {"name": START_VOLUME, "mountPath": startup.START_SCRIPT_DIR, "readOnly": True},
+    ]
     claims = [_claim(args, DATA_VOLUME, args.storage_size)]
     if args.log_storage_size:
         mounts.append({"name": LOG_VOLUME, "mountPath": "/var/log/taos"})
@@ -182,6 +205,7 @@ def statefulset(args: ClusterArgs) -> Manifest:
         "name": "tdengine",
         "image": args.image,
         "imagePullPolicy": args.image_pull_policy,
+        "args": startup.container_args(),
         "ports": _ports(args, container=True),
         "env": _env(args),
         "envFrom": [{"configMapRef": {"name": config_map_name(args)}}],
@@ -198,17 +222,21 @@ def statefulset(args: ClusterArgs) -> Manifest:
         "terminationGracePeriodSeconds": args.termination_grace_period,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
+        "volumes": [{"name": START_VOLUME, "configMap": {"name": start_config_map_name(args), "defaultMode": 0o555}}],
     }
     if affinity := pod_spec.affinity(args):
         spec["affinity"] = affinity
     if spread := pod_spec.spread(args):
         spec["topologySpreadConstraints"] = spread
-    # A changed taoscfg must restart the pods to take effect: hash it into the pod template.
-    checksum = hashlib.sha256(json.dumps(config_map(args)["data"], sort_keys=True).encode()).hexdigest()[:16]
+    # A changed taoscfg or start-up script must restart the pods to take effect: hash them into the pod template.
+    checksums = {
+        "tdengine.io/taoscfg-checksum": _checksum(config_map(args)["data"]),
+        "tdengine.io/start-checksum": _checksum(start_config_map(args)["data"]),
+    }
     template_meta: dict[str, Any] = {
         "name": args.cluster_name,
         "labels": labels(args),
-        "annotations": {**args.annotations, "tdengine.io/taoscfg-checksum": checksum},
+        "annotations": {**args.annotations, **checksums},
     }
     metadata = _metadata(args, args.cluster_name)
     metadata["annotations"] = {**metadata.get("annotations", {}), **STATEFULSET_ANNOTATIONS}
@@ -243,7 +271,7 @@ def pod_disruption_budget(args: ClusterArgs) -> Manifest:
 def all_manifests(args: ClusterArgs, password: Any) -> list[Manifest]:
     """Every object of the cluster, in apply order."""
     objects = [namespace(args)] if args.create_namespace else []
-    objects += [root_secret(args, password), config_map(args), headless_service(args)]
+    objects += [root_secret(args, password), config_map(args), start_config_map(args), headless_service(args)]
     if args.client_service:
         objects.append(client_service(args))
     objects.append(statefulset(args))

@@ -17,8 +17,8 @@ def probe(**timing: int) -> dict[str, Any]:
 
 def liveness(args: ClusterArgs) -> dict[str, Any]:
     """Process-level: is taosd listening? A cluster-level check here would restart every pod at once when the
-    cluster itself is unwell (quorum lost, a leader election), the worst moment. The image's entrypoint keeps the
-    container running after taosd dies, so this probe is also what restarts a dead taosd."""
+    cluster itself is unwell (quorum lost, a leader election), the worst moment. A taosd that exits ends the
+    container (components/startup.py); this probe restarts one that hangs without listening."""
     return {
         "tcpSocket": {"port": args.server_port},
         "initialDelaySeconds": 15,
@@ -30,8 +30,9 @@ def liveness(args: ClusterArgs) -> dict[str, Any]:
 STOP_TAOSD = (
     "pkill -TERM -x taosadapter; pkill -TERM -x taosd; while pgrep -x taosd >/dev/null; do sleep 1; done; exit 0"
 )
-"""preStop: the image's tini forwards SIGTERM only to its entrypoint script, whose exit then kills taosd with
-SIGKILL; so the hook stops taosd itself and waits until it has flushed and exited."""
+"""preStop: stops taosd itself and waits until it has flushed and exited, whatever runs as the container's
+command (the official entrypoint, whose exit on SIGTERM kills taosd with SIGKILL, or the program's start-up script,
+which stops taosd on SIGTERM too)."""
 
 SECURITY_CONTEXT: dict[str, Any] = {
     "allowPrivilegeEscalation": False,

@@ -8,7 +8,7 @@ import re
 import zoneinfo
 from typing import Any
 
-DEFAULT_IMAGE = "tdengine/tdengine:3.3.6.13"
+DEFAULT_IMAGE = "tdengine/tdengine:3.3.7.5"
 """3.3.6.6 and newer images apply TAOS_ROOT_PASSWORD on first start; older ones ignore it."""
 SUPPORTED_MAJOR = 3
 PASSWORD_SPECIALS = "!@#$%^&*()-_+=[]{}:;><?|~,."

@@ -17,13 +17,14 @@ from components import live
 from components.automation import INSTALL_HINT, StackFactory, open_stack
 from components.verify import command as verify_command
 
-OK, FAILED, USAGE, MISSING, DECLINED = 0, 1, 2, 3, 4
+OK, FAILED, USAGE, MISSING, DECLINED, NOT_PROVEN = 0, 1, 2, 3, 4, 5
 EXIT_CODES = {
     OK: "success",
     FAILED: "the operation failed, a safety check refused it, or a verify check failed (the message says why)",
     USAGE: "bad arguments, invalid stack configuration, or a request refused as unsafe (nothing was run)",
     MISSING: "a prerequisite is missing or unreachable: the Pulumi CLI, a Kubernetes context, the cluster",
     DECLINED: "a confirmation was declined, or needed and stdin is not a terminal (use --yes)",
+    NOT_PROVEN: "verify --failover: every check passed, but the deleted pod was back before any election (run again)",
 }
 
 

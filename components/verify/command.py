@@ -11,6 +11,7 @@ the vgroups, optionally runs the failover test, and prints the report. Exit code
     2  refused or bad input: nothing was written (e.g. --failover on a cluster that is not highly
        available, a replica the cluster cannot hold, a wrong root password)
     3  unreachable: no Kubernetes access, no ready pod, no answer from taosAdapter
+    5  failover not proven: every check passed, but the deleted pod was back before another mnode took over
 
 The root password and kubeconfig are scrubbed from everything printed.
 """
@@ -36,9 +37,9 @@ from components.tdengine.session import Session, read_state, session
 from components.tdengine.wait import Deadline, Pending
 from components.verify import bench, checks
 from components.verify.failover import FailoverOptions, run_failover
-from components.verify.report import Dataset, Report, RestCheck, format_report
+from components.verify.report import BACK_FIRST, Dataset, Report, RestCheck, format_report
 
-OK, FAILED, REFUSED, UNREACHABLE = 0, 1, 2, 3
+OK, FAILED, REFUSED, UNREACHABLE, NOT_PROVEN = 0, 1, 2, 3, 5
 KubeFactory = Callable[[ClusterArgs, "str | None"], PodOps]
 Progress = Callable[[str], None]
 
@@ -153,7 +154,10 @@ def verify(
     except (ClusterError, OSError) as e:  # AdminUnreachable, KubeError, a port-forward that failed
         report.error = f"cannot reach the cluster: {e}"
         return UNREACHABLE, _scrubbed(report, secrets)
-    return (FAILED if report.problems else OK), _scrubbed(report, secrets)
+    if report.problems:
+        return FAILED, _scrubbed(report, secrets)
+    not_proven = report.failover is not None and report.failover.outcome == BACK_FIRST
+    return (NOT_PROVEN if not_proven else OK), _scrubbed(report, secrets)
 
 
 def _scrubbed(report: Report, secrets: list[str]) -> Report:

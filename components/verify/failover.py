@@ -76,6 +76,7 @@ def run_failover(
             _read(s, f, since, window)
             pod = _find_pod(kube, naming.namespace, naming.statefulset, target.pod)
             t = since()
+            f.last_seen = _describe_pod(target.pod, pod)
             if pod is None or pod.deleting or not pod.ready or _replaced(deleted, pod):
                 seen_down = True
             if seen_down and pod is not None and pod.ready and not pod.deleting and f.pod_ready is None:
@@ -92,9 +93,29 @@ def run_failover(
         wait.settle(
             "failover", round_, deadline=deadline, poll=options.poll, progress=progress, heartbeat=HEARTBEAT, start=t0
         )
+        if f.rejoined is None:
+            f.last_seen = "; ".join(x for x in (_describe_mnodes(s), f.last_seen) if x)
         _settle(s, f, deadline, options)
+        f.ended = since()
     _judge(f)
     return f
+
+
+def _describe_pod(name: str, pod: PodInfo | None) -> str:
+    if pod is None:
+        return f"pod {name} absent"
+    state = "deleting" if pod.deleting else ("Ready" if pod.ready else "not Ready")
+    return f"pod {name} {state}"
+
+
+def _describe_mnodes(s: Session) -> str:
+    """The mnodes' roles as the cluster answers now, or why it cannot."""
+    try:
+        state = parse_state([], s.admin.query(sql.MNODES), [], [])
+    except (TDengineError, AdminUnreachable) as e:
+        return f"show mnodes failed: {e}"
+    roles = ", ".join(f"dnode {m.id} {m.role}" for m in state.mnodes)
+    return f"mnodes: {roles or 'none'}"
 
 
 def _find_pod(kube: PodOps, namespace: str, statefulset: str, name: str) -> PodInfo | None:
@@ -214,12 +235,19 @@ def _settle(s: Session, f: FailoverResult, deadline: Deadline, options: Failover
 
 
 def _judge(f: FailoverResult) -> None:
+    """Three outcomes (`FailoverResult.outcome`): a deleted pod back before any election proves nothing and is no
+    problem; a dnode that never rejoined is one, with what was seen last."""
     pod = f.pod
-    if f.leader_moved is None:
-        back = f" ({pod} was back at +{f.rejoined:.2f}s first)" if f.rejoined is not None else ""
-        f.problems.append(f"the mnode leader did not move to another dnode after {pod} was deleted{back}")
     if f.rejoined is None:
-        f.problems.append(f"{pod} did not rejoin within {f.timeout:g}s (pod Ready: {f.pod_ready is not None})")
+        moved = (
+            f"the mnode leader moved to {f.new_leader} at +{f.leader_moved:.2f} s"
+            if f.leader_moved
+            else ("no other mnode took over")
+        )
+        f.problems.append(
+            f"the cluster did not recover: dnode {f.dnode_id} of {pod} did not rejoin in {f.ended:.1f} s "
+            f"({moved}; last seen: {f.last_seen or 'nothing'})"
+        )
     elif f.leader_moved is not None:
         window = f"between the new leader at +{f.leader_moved:.2f}s and the rejoin at +{f.rejoined:.2f}s"
         if f.write_ok is None:

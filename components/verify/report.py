@@ -62,7 +62,22 @@ class FailoverResult:
     rows_before: int = 0
     rows_after: int | None = None
     timeout: float = 0.0
+    ended: float = 0.0
+    """Seconds from the delete to the end of the test: what "not seen" means in the report."""
+    last_seen: str = ""
+    """The last round's observations (mnode roles, the pod, its dnode), for a cluster that did not recover."""
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        """`leader moved` (a failover proven), `back before any election` (the deleted pod returned before another
+        mnode took over: nothing proven either way), or `not recovered` (the dnode never rejoined: a failure)."""
+        if self.rejoined is None:
+            return NOT_RECOVERED
+        return LEADER_MOVED if self.leader_moved is not None else BACK_FIRST
+
+
+LEADER_MOVED, BACK_FIRST, NOT_RECOVERED = "leader moved", "back before any election", "not recovered"
 
 
 @dataclass
@@ -94,13 +109,17 @@ def summary(code: int, r: Report) -> dict[str, Any]:
     """The machine-readable result (the step's stdout; `verify --json`)."""
     f = r.failover
     return {
-        "result": "ok" if code == 0 else "failed",
+        "result": {0: "ok", 5: "not proven"}.get(code, "failed"),
         "exitCode": code,
         "rows": r.counted,
         "vgroups": len(r.vgroups),
         "dnodes": len(r.state.dnodes) if r.state else None,
         "problems": r.problems,
-        **({"failover": {key: getattr(f, name) for key, name in _TIMES.items()}} if f is not None else {}),
+        **(
+            {"failover": {"outcome": f.outcome, "ended": f.ended, **{k: getattr(f, n) for k, n in _TIMES.items()}}}
+            if f is not None
+            else {}
+        ),
     }
 
 
@@ -117,8 +136,8 @@ def _mark(ok: bool) -> str:
     return "ok  " if ok else "FAIL"
 
 
-def _at(t: float | None, timeout: float) -> str:
-    return f"+{t:.2f} s" if t is not None else f"never within {timeout:g} s"
+def _at(t: float | None, ended: float) -> str:
+    return f"+{t:.2f} s" if t is not None else f"not seen in {ended:.1f} s"
 
 
 def format_report(r: Report) -> str:
@@ -153,6 +172,12 @@ def format_report(r: Report) -> str:
     if problems:
         lines.append(f"result    FAILED ({len(problems)} problem{'s' if len(problems) > 1 else ''})")
         lines += [f"          - {p}" for p in problems]
+    elif r.failover is not None and r.failover.outcome == BACK_FIRST:
+        f = r.failover
+        lines.append(
+            f"result    NOT PROVEN: {f.pod} was back at +{f.rejoined:.2f} s before another mnode took over, so no "
+            "failover happened; the cluster is healthy. Run `verify --failover` again to prove one"
+        )
     else:
         lines.append("result    OK")
     return "\n".join(lines) + "\n"
@@ -175,14 +200,15 @@ def _nodes(state: ClusterState, naming: Naming, problems: list[str]) -> list[str
 
 def _failover(f: FailoverResult) -> list[str]:
     led = f", leading vgroups {', '.join(map(str, f.led_vgroups))}" if f.led_vgroups else ""
-    lines = [f"failover  {_mark(not f.problems)}  deleted pod {f.pod} (dnode {f.dnode_id}, mnode leader{led})"]
+    mark = "----" if f.outcome == BACK_FIRST and not f.problems else _mark(not f.problems)
+    lines = [f"failover  {mark}  deleted pod {f.pod} (dnode {f.dnode_id}, mnode leader{led}): {f.outcome}"]
     where = f" (vgroup {f.write_vgroup})" if f.write_vgroup is not None else ""
     lines += [
-        f"          {_at(f.leader_moved, f.timeout)}  mnode leader moved to {f.new_leader or '-'}",
-        f"          {_at(f.write_ok, f.timeout)}  write ok into {f.write_table}{where} while {f.pod} was down",
-        f"          {_at(f.read_ok, f.timeout)}  read ok: count(*) over every vgroup while {f.pod} was down",
-        f"          {_at(f.pod_ready, f.timeout)}  pod {f.pod} Ready again",
-        f"          {_at(f.rejoined, f.timeout)}  dnode {f.dnode_id} ready and its mnode a follower: rejoined",
+        f"          {_at(f.leader_moved, f.ended)}  mnode leader moved to {f.new_leader or '-'}",
+        f"          {_at(f.write_ok, f.ended)}  write ok into {f.write_table}{where} while {f.pod} was down",
+        f"          {_at(f.read_ok, f.ended)}  read ok: count(*) over every vgroup while {f.pod} was down",
+        f"          {_at(f.pod_ready, f.ended)}  pod {f.pod} Ready again",
+        f"          {_at(f.rejoined, f.ended)}  dnode {f.dnode_id} ready and its mnode a follower: rejoined",
     ]
     if f.refused and f.refused_span is not None:
         first, last = f.refused_span

@@ -13,15 +13,20 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import STATEFULSET, E2ECluster
+from tests.e2e.real import RealCluster
 from tests.e2e.watch import ApiWatcher
 
-_CLUSTER = pytest.StashKey[E2ECluster]()
+_CLUSTER = pytest.StashKey[Any]()
 
 
 @pytest.fixture(scope="module")
-def e2e(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2ECluster]:
+def e2e(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A module with `REAL = True` runs real TDengine in real pods on a real node (`real.py`); the others the
+    simulator bound to kwok's pods (`harness.py`)."""
     module = request.module.__name__.rsplit(".", 1)[-1]
-    cluster = E2ECluster(tmp_path_factory.mktemp(module), **getattr(request.module, "CLUSTER_OPTIONS", {}))
+    workdir = tmp_path_factory.mktemp(module)
+    options = getattr(request.module, "CLUSTER_OPTIONS", {})
+    cluster = RealCluster(workdir) if getattr(request.module, "REAL", False) else E2ECluster(workdir, **options)
     request.config.stash[_CLUSTER] = cluster
     cluster.start()
     try:
@@ -31,9 +36,11 @@ def e2e(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="module")
-def watcher(e2e: E2ECluster) -> Iterator[ApiWatcher]:
-    """Every shrink of the StatefulSet and deletion of a pod it no longer wants, checked as it happens."""
-    w = ApiWatcher(e2e.sim, str(e2e.plane.kubeconfig), e2e.namespace, STATEFULSET).start()
+def watcher(e2e: Any) -> Iterator[ApiWatcher]:
+    """Every shrink of the StatefulSet, deletion of a pod it no longer wants and PVC deletion, checked as it
+    happens against `show dnodes`."""
+    view = e2e.tdengine if isinstance(e2e, RealCluster) else e2e.sim
+    w = ApiWatcher(view, str(e2e.plane.kubeconfig), e2e.namespace, STATEFULSET).start()
     yield w
     w.stop()
 
@@ -44,4 +51,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     cluster = item.config.stash.get(_CLUSTER, None)
     if report.failed and cluster is not None and hasattr(cluster, "plane"):
         report.sections.append(("e2e logs", f"work directory: {cluster.workdir}\n{cluster.logs()}"))
+        if isinstance(cluster, RealCluster):
+            try:
+                report.sections.append(("e2e pods", cluster.describe_pods()))
+            except Exception as e:  # the control plane is what failed
+                report.sections.append(("e2e pods", f"could not list the pods: {e}"))
     return report

@@ -33,6 +33,16 @@ ZONES = ("zone-a", "zone-b", "zone-c")
 TOKEN = "e2e-admin-token"
 """The static bearer token of the harness' one user (group system:masters), in the kubeconfig it writes."""
 SERVICE_CIDR = "10.96.0.0/16"
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["ResponseStarted", "ResponseComplete", "Panic"],
+    "rules": [
+        {"level": "Metadata", "resources": [{"group": "", "resources": ["pods/portforward", "pods/exec"]}]},
+        {"level": "None"},
+    ],
+}
+"""The API server records every port-forward and exec into a pod (the only ways the program reaches TDengine)."""
 
 
 class ToolsMissing(RuntimeError):
@@ -59,6 +69,11 @@ class ControlPlane:
     crds: list[Path] = field(default_factory=list)
     """CustomResourceDefinitions to install before kwok starts (kwok's own, for `--enable-crds`)."""
     kwok_flags: list[str] = field(default_factory=list)
+    kwok: bool = True
+    """False: no kwok and no fake nodes (a real node joins instead, `node.py`)."""
+    extra_tokens: list[str] = field(default_factory=list)
+    """More lines of the API server's token file (a real kubelet's credentials)."""
+    extra_apiserver_flags: list[str] = field(default_factory=list)
     procs: list[Proc] = field(default_factory=list)
     kubeconfig: Path = field(init=False)
     server: str = field(init=False, default="")
@@ -70,6 +85,8 @@ class ControlPlane:
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = self.workdir / "kubeconfig.yaml"
+        self.ca = self.workdir / "pki" / "serving" / "apiserver.crt"
+        self.audit_log = self.workdir / "logs" / "audit.log"
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> ControlPlane:
@@ -154,7 +171,12 @@ class ControlPlane:
             _openssl("genrsa", "-out", str(key), "2048")
             _openssl("rsa", "-in", str(key), "-pubout", "-out", str(pub))
         tokens = pki / "tokens.csv"
-        tokens.write_text(f'{TOKEN},e2e-admin,e2e-admin,"system:masters"\n')
+        tokens.write_text(
+            "".join(f"{line}\n" for line in [f'{TOKEN},e2e-admin,e2e-admin,"system:masters"', *self.extra_tokens])
+        )
+        policy = pki / "audit-policy.yaml"
+        policy.write_text(json.dumps(AUDIT_POLICY))
+        self.audit_log.parent.mkdir(parents=True, exist_ok=True)
         port = free_port()
         self.server = f"https://127.0.0.1:{port}"
         apiserver = self._proc(
@@ -176,6 +198,11 @@ class ControlPlane:
                 "--kubelet-certificate-authority", "",
                 "--allow-privileged=false",
                 "--endpoint-reconciler-type", "none",
+                "--enable-admission-plugins", "NodeRestriction",
+                "--audit-policy-file", str(policy),
+                "--audit-log-path", str(self.audit_log),
+                "--audit-log-format", "json",
+                *self.extra_apiserver_flags,
             ],
         )  # fmt: skip
         self.kubeconfig.write_text(_kubeconfig(self.server))  # until the API server has made its certificate
@@ -183,7 +210,7 @@ class ControlPlane:
             "kube-apiserver", lambda: self.kubectl("get", "--raw", "/readyz", timeout=10) == "ok", 120, [apiserver]
         )
         # Its self-signed serving certificate (and CA) from --cert-dir: clients verify TLS as against any cluster.
-        self.kubeconfig.write_text(_kubeconfig(self.server, pki / "serving" / "apiserver.crt"))
+        self.kubeconfig.write_text(_kubeconfig(self.server, self.ca))
 
     def _start_controllers(self) -> None:
         kubeconfig = str(self.kubeconfig)
@@ -213,17 +240,19 @@ class ControlPlane:
         )  # fmt: skip
         for crd in self.crds:
             self.kubectl("apply", "-f", str(crd))
-        kwok = self._proc("kwok", [*_kwok_argv(kubeconfig), *self.kwok_flags])
+        needed = [kcm, scheduler]
+        if self.kwok:
+            needed.append(self._proc("kwok", [*_kwok_argv(kubeconfig), *self.kwok_flags]))
         # The default ServiceAccount (made by kube-controller-manager) must exist before a pod is admitted.
         wait_for(
             "the default ServiceAccount",
             lambda: bool(self.get("serviceaccount", "default", "-n", "default")),
             120,
-            [kcm, scheduler, kwok],
+            needed,
         )
 
     def _add_cluster_objects(self) -> None:
-        nodes = [_node(f"node-{i}", ZONES[i % len(ZONES)]) for i in range(self.nodes)]
+        nodes = [_node(f"node-{i}", ZONES[i % len(ZONES)]) for i in range(self.nodes if self.kwok else 0)]
         storage_class = {
             "apiVersion": "storage.k8s.io/v1",
             "kind": "StorageClass",
@@ -234,7 +263,8 @@ class ControlPlane:
         }
         volumes = [self._volume(i) for i in range(self.volumes)]
         self.apply([*nodes, storage_class, *volumes])
-        wait_for("the nodes to be Ready", self._nodes_ready, 60, self.procs)
+        if nodes:
+            wait_for("the nodes to be Ready", self._nodes_ready, 60, self.procs)
 
     def _volume(self, i: int) -> dict[str, Any]:
         path = self.workdir / "volumes" / f"pv-{i:02d}"
@@ -298,6 +328,22 @@ class ControlPlane:
             ns, name = pvc["metadata"]["namespace"], pvc["metadata"]["name"]
             self.kubectl("patch", "pvc", name, "-n", ns, "--subresource=status", "--type", "merge", "-p", done)
             self.resized.append(f"{ns}/{name} {capacity} -> {requested}")
+
+    def subresource_calls(self, subresource: str, namespace: str) -> int:
+        """How many `pods/<subresource>` requests (portforward, exec) the API server has taken in `namespace`, from
+        its audit log: the program reaches TDengine only through these, so a count that stays equal over a
+        `preview` proves it sent no SQL."""
+        try:
+            lines = self.audit_log.read_text().splitlines()
+        except FileNotFoundError:
+            return 0
+        count = 0
+        for line in lines:
+            event = json.loads(line)
+            ref = event.get("objectRef") or {}
+            if event.get("stage") == "RequestReceived" and ref.get("subresource") == subresource:
+                count += ref.get("namespace") == namespace
+        return count
 
     def wait(self, what: str, ready: Any, timeout: float = 120) -> None:
         wait_for(what, ready, timeout, self.procs)

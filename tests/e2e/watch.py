@@ -1,20 +1,26 @@
-"""A watcher on the real API server: every change of the StatefulSet's `spec.replicas` and every pod deletion,
-each checked against the simulated cluster at the moment the API server reported it.
+"""A watcher on the real API server: every change of the StatefulSet's `spec.replicas`, every pod deletion and
+every PVC deletion, each checked against the cluster's `show dnodes` at the moment the API server reported it
+(real TDengine on the real node, or the simulator).
 
 At a scale-in (replicas going down) and at the deletion of a pod the StatefulSet no longer wants, no departing
-pod's dnode may still be in `show dnodes`: the provider must have dropped it before the StatefulSet shrank.
+pod's dnode may still be in `show dnodes`: the provider must have dropped it before the StatefulSet shrank. No
+PVC may be deleted while its pod's dnode is in the cluster (unless the StatefulSet itself is gone: a destroy
+with deleteDataOnDestroy). A moment whose `show dnodes` cannot be read is a violation too: nothing unjudged.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from kubernetes import client, config, watch
 
 from components.tdengine.naming import pod_ordinal
-from tests.sim import SimCluster
+
+
+class DnodeView(Protocol):
+    def dnodes(self) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class Event:
 
 @dataclass
 class ApiWatcher:
-    sim: SimCluster
+    sim: DnodeView
     kubeconfig: str
     namespace: str
     statefulset: str
@@ -38,13 +44,14 @@ class ApiWatcher:
     _pods_version: str | None = None
     """Where the pod watch goes on from: a pod created and deleted between two watch calls is still seen."""
     _pods_seen: set[str] = field(default_factory=set)
+    _pvcs_seen: set[str] = field(default_factory=set)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> ApiWatcher:
         api = config.new_client_from_config(self.kubeconfig, persist_config=False)
         self._apps, self._core = client.AppsV1Api(api), client.CoreV1Api(api)
-        for target in (self._watch_statefulset, self._watch_pods):
+        for target in (self._watch_statefulset, self._watch_pods, self._watch_pvcs):
             thread = threading.Thread(target=self._forever, args=(target,), daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -104,6 +111,30 @@ class ApiWatcher:
                 self._pods_version = None
             raise
 
+    def _watch_pvcs(self) -> None:
+        stream = watch.Watch().stream(
+            self._core.list_namespaced_persistent_volume_claim, self.namespace, timeout_seconds=2
+        )
+        for event in stream:
+            if self._stop.is_set():
+                return
+            pvc = event["object"]
+            if event["type"] == "ERROR" or pvc.metadata.deletion_timestamp is None:
+                continue
+            if pvc.metadata.uid in self._pvcs_seen:
+                continue
+            self._pvcs_seen.add(pvc.metadata.uid)
+            pod = pvc.metadata.name.split("-", 1)[-1]
+            if pod_ordinal(pod, self.statefulset) is None:
+                continue
+            try:
+                self._apps.read_namespaced_stateful_set(self.statefulset, self.namespace)
+            except client.ApiException as e:
+                if e.status == 404:
+                    continue  # the StatefulSet is gone: a destroy that deletes the data
+                raise
+            self._record(f"PVC {pvc.metadata.name} deleted", (pod,))
+
     def _pod_deleted(self, name: str) -> None:
         """Recorded when the StatefulSet no longer wants the pod, by the replicas the StatefulSet watch saw last
         or by the StatefulSet read now: each watch runs in its own thread, so either may lag the other."""
@@ -121,5 +152,9 @@ class ApiWatcher:
             self._record(f"pod {name} deleted", (name,))
 
     def _record(self, what: str, departing: tuple[str, ...]) -> None:
-        in_cluster = {d["endpoint"].split(".", 1)[0] for d in self.sim.dnodes()}
+        try:
+            in_cluster = {d["endpoint"].split(".", 1)[0] for d in self.sim.dnodes()}
+        except Exception as e:  # show dnodes unreadable at that moment: unjudged is not safe
+            self.events.append(Event(what, departing, tuple(f"{p} (show dnodes failed: {e})" for p in departing)))
+            return
         self.events.append(Event(what, departing, tuple(p for p in departing if p in in_cluster)))

@@ -59,8 +59,11 @@ def test_validation_is_strict_enough_to_catch_a_typo():
 
 def test_optional_objects_follow_the_settings():
     kinds = [o["kind"] for o in render(VARIANTS["everything"])]
-    assert kinds == ["Namespace", "Secret", "ConfigMap", "Service", "Service", "StatefulSet", "PodDisruptionBudget"]
-    assert [o["kind"] for o in render(VARIANTS["minimal"])] == ["Secret", "ConfigMap", "Service", "StatefulSet"]
+    assert kinds == [
+        "Namespace", "Secret", "ConfigMap", "ConfigMap", "Service", "Service", "StatefulSet", "PodDisruptionBudget"
+    ]  # fmt: skip
+    minimal = [o["kind"] for o in render(VARIANTS["minimal"])]
+    assert minimal == ["Secret", "ConfigMap", "ConfigMap", "Service", "StatefulSet"]
 
 
 def test_everything_variant_wires_its_settings():
@@ -126,7 +129,8 @@ def test_the_pod_meets_pod_security_baseline():
     allowed_caps = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE"}
     allowed_caps |= {"SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
     pod = manifests.statefulset(ClusterArgs())["spec"]["template"]["spec"]
-    assert not {"hostNetwork", "hostPID", "hostIPC", "volumes"} & set(pod)
+    assert not {"hostNetwork", "hostPID", "hostIPC"} & set(pod)
+    assert all(set(v) == {"name", "configMap"} for v in pod["volumes"])  # no hostPath (the start-up script only)
     for container in pod["containers"]:
         ctx = container["securityContext"]
         assert ctx["privileged"] is False and ctx["allowPrivilegeEscalation"] is False

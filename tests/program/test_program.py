@@ -50,6 +50,7 @@ def test_component_and_children(dev):
             "tdengine-ns",
             "tdengine-root",
             "tdengine-taoscfg",
+            "tdengine-start",
             "tdengine-svc",
             "tdengine-sts",
             "tdengine-pdb",
@@ -81,7 +82,10 @@ def test_statefulset_carries_the_seed_fields(dev):
     assert env["TAOS_FIRST_EP"]["value"].startswith("$(STS_NAME)-0.$(SERVICE_NAME)")
     assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     assert env["TAOS_ROOT_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "tdengine-root"
-    assert container["volumeMounts"] == [{"name": "taosdata", "mountPath": "/var/lib/taos"}]
+    assert container["volumeMounts"] == [
+        {"name": "taosdata", "mountPath": "/var/lib/taos"},
+        {"name": "start", "mountPath": "/usr/local/lib/tdengine-pulumi", "readOnly": True},
+    ]
     claim = spec["volumeClaimTemplates"][0]
     assert claim["spec"]["storageClassName"] == "standard"
     assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
@@ -191,7 +195,7 @@ def test_the_day_two_resources_come_first_and_after_the_statefulset(dev):
         if r.type.startswith(("kubernetes:", "pulumi-python:dynamic")) and r.type != CHANGE:
             assert urn[CHANGE] in r.dependencies, r.name
     change = dev.one(CHANGE).inputs
-    assert change["image"] == "tdengine/tdengine:3.3.6.13" and change["replicas"] == 3.0
+    assert change["image"] == "tdengine/tdengine:3.3.7.5" and change["replicas"] == 3.0
     assert change["volumes"] == [{"name": "taosdata", "size": "5Gi", "storageClass": "standard"}]
     assert "rootPassword" not in change  # it sends no SQL
     rollout = dev.one(ROLLOUT).inputs

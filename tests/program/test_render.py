@@ -16,7 +16,7 @@ from components.__main__ import main
 from components.render import NOTES_FILE, REDACTED
 from tests.harness import ROOT, run_program, stack_config
 
-KINDS = ["Namespace", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget"]
+KINDS = ["Namespace", "ConfigMap", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget"]
 CREATE_SECRET = "kubectl create secret generic tdengine-root -n tdengine-test"
 
 
@@ -75,7 +75,7 @@ def test_every_secret_the_yaml_refers_to_is_one_the_header_says_how_to_create():
 def test_render_to_a_directory(tmp_path, capsys):
     assert main(["render", "--stack", "dev", "--out", str(tmp_path)]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names[0] == "01-namespace-tdengine-test.yaml" and "04-statefulset-tdengine.yaml" in names
+    assert names[0] == "01-namespace-tdengine-test.yaml" and "05-statefulset-tdengine.yaml" in names
     assert NOTES_FILE in names and not any("secret" in n for n in names)
     assert CREATE_SECRET in (tmp_path / NOTES_FILE).read_text()
     out = capsys.readouterr()

@@ -20,7 +20,7 @@ SEED = ROOT.parent / "shared" / "seed" / "tdengine-on-kubernetes.zh.md"
 # Seed values we deliberately replace (path -> (seed value, ours)); every other seed field must match.
 REPLACED = {
     "StatefulSet": {
-        "spec.template.spec.containers[0].image": ("tdengine/tdengine:3.0.7.1", "tdengine/tdengine:3.3.6.13"),
+        "spec.template.spec.containers[0].image": ("tdengine/tdengine:3.0.7.1", "tdengine/tdengine:3.3.7.5"),
         "spec.template.spec.containers[0].readinessProbe.timeoutSeconds": (5000, 10),
         "spec.template.spec.containers[0].livenessProbe.exec": ({"command": ["taos-check"]}, None),
         "spec.updateStrategy.type": ("RollingUpdate", "OnDelete"),

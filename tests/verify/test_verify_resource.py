@@ -113,7 +113,7 @@ def test_triggers_follow_the_membership_and_the_settings_not_leader_moves(declar
         "mnode 2",
         "mnode 3",
     ]
-    assert base[1] == {"tables": 10, "rows": 100, "replica": 3} and base[2] == "tdengine/tdengine:3.3.6.13"
+    assert base[1] == {"tables": 10, "rows": 100, "replica": 3} and base[2] == "tdengine/tdengine:3.3.7.5"
     # the same members with another leader and other vnode counts: no re-run
     assert triggers({}, topology(*THREE, roles=("follower", "leader", "follower"), vnodes=4)) == base
     # a fourth dnode, or a dnode that came back with a new id: re-run

@@ -256,6 +256,8 @@ def test_failover_times_come_from_the_simulated_cluster(election):
     assert any("failover: mnode leader moved" in line for line in progress)
     times = summary(code, report)["failover"]
     assert times == {
+        "outcome": "leader moved",
+        "ended": f.ended,
         "leaderMoved": f.leader_moved,
         "writeOk": f.write_ok,
         "readOk": f.read_ok,
@@ -271,12 +273,37 @@ def test_a_restart_faster_than_the_election_is_not_a_proven_failover():
         code, report, text, _ = verify(sim, failover=True)
     finally:
         sim.stop()
+    assert code == command.NOT_PROVEN and report.problems == []
+    f = report.failover
+    assert f.leader_moved is None and f.rejoined is not None and f.outcome == "back before any election"
+    assert f"result    NOT PROVEN: tdengine-0 was back at +{f.rejoined:.2f} s before another mnode took over" in text
+    # "not seen" counts the test's real length, not its deadline (20 s)
+    assert f"not seen in {f.ended:.1f} s  mnode leader moved to -" in text and f.ended < 20
+    assert summary(code, report)["result"] == "not proven"
+
+
+def test_a_pod_that_never_comes_back_is_a_cluster_that_did_not_recover():
+    sim = healthy()
+    sim.kube.terminate_seconds = 600.0  # the deleted pod stays away past the test's deadline
+    try:
+        code, report = command.verify(
+            ARGS,
+            PW,
+            failover=True,
+            options=options(failover=FailoverOptions(timeout=3.0, poll=0.05)),
+            kube_factory=lambda _args, _kubeconfig: sim.kube,
+            progress=lambda _line: None,
+        )
+        text = format_report(report)
+    finally:
+        sim.stop()
     assert code == command.FAILED
     f = report.failover
-    assert f.leader_moved is None and f.rejoined is not None
-    back = f"(tdengine-0 was back at +{f.rejoined:.2f}s first)"
-    assert f"the mnode leader did not move to another dnode after tdengine-0 was deleted {back}" in report.problems
-    assert "mnode leader moved to -" in text and "never within 20 s" in text
+    assert f.outcome == "not recovered" and f.rejoined is None and 3.0 <= f.ended < 20
+    problem = next(p for p in report.problems if p.startswith("the cluster did not recover"))
+    assert f"did not rejoin in {f.ended:.1f} s" in problem
+    assert "last seen: mnodes: dnode " in problem and "pod tdengine-0" in problem  # what it saw, not a guess
+    assert f"not seen in {f.ended:.1f} s  dnode {f.dnode_id} ready and its mnode a follower: rejoined" in text
 
 
 class PollsNeverCatchTheRestart:
