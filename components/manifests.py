@@ -205,7 +205,7 @@ def statefulset(args: ClusterArgs) -> Manifest:
         "name": "tdengine",
         "image": args.image,
         "imagePullPolicy": args.image_pull_policy,
-        "args": startup.container_args(),
+        "command": startup.container_command(),
         "ports": _ports(args, container=True),
         "env": _env(args),
         "envFrom": [{"configMapRef": {"name": config_map_name(args)}}],

@@ -5,9 +5,10 @@ The official image's `entrypoint.sh` runs under `set -ex` and ends with cluster-
 for a new pod, `ALTER USER root` on pod 0's first start, `create snode on dnode 1` on every start): when one
 fails, for example while the mnodes elect a leader (`Sync leader is restoring [0x80000914]`), the script exits,
 the container exits, and kubelet kills the taosd the mnode quorum needed; with two pods in that loop the election
-never completes. So the StatefulSet gives the entrypoint a command (`args`): the entrypoint does its local
-steps first (TZ, this pod's FQDN resolved to 127.0.0.1 in /etc/hosts, core dumps), as it does before any
-command, then runs `START_SCRIPT`, which starts taosd and taosAdapter at once and does the cluster-level steps
+never completes. It also prints the root password into the container's log (`set -x` over
+`TAOS_ROOT_PASSWORD=...`), even when given a command to run. So the container's command is the image's init
+(`/tini`) with `START_SCRIPT`, which does the entrypoint's local steps (TZ, this pod's FQDN resolved to
+127.0.0.1 in /etc/hosts, core dumps) and starts taosd and taosAdapter at once, and does the cluster-level steps
 in the background, retrying until each succeeds. Differences from the official start-up (README, "Departures"):
 - taosd and taosAdapter start first, whatever the cluster is doing; `create dnode` (a new pod) and the one-time
   root password change (pod 0) retry in the background, never exiting the container;
@@ -17,7 +18,8 @@ in the background, retrying until each succeeds. Differences from the official s
 - `create snode on dnode 1` is tried from pod 0 only, in the background, a bounded number of times;
 - SIGTERM stops taosAdapter, then taosd, and waits for taosd to flush and exit; a taosd that exits by itself
   ends the container with its exit code, so kubelet restarts it at once instead of after the liveness probe;
-- taosKeeper and taosExplorer are not started (the program's image has neither).
+- taosKeeper and taosExplorer are not started (the program's image has neither);
+- nothing it prints holds the root password; the host-wide `kernel.core_pattern` sysctl is not written.
 """
 
 from __future__ import annotations
@@ -27,13 +29,19 @@ START_SCRIPT_DIR = "/usr/local/lib/tdengine-pulumi"
 """Where the ConfigMap holding the script is mounted in the container."""
 
 START_SCRIPT = r"""#!/bin/bash
-# tdengine-pulumi: the start-up of a TDengine pod. Run by the official image's entrypoint.sh as its command,
-# after its local steps (TZ, this pod's FQDN in /etc/hosts, core dumps). No cluster-level statement can end
-# this container: taosd and taosAdapter start first, the cluster-level steps retry in the background.
+# tdengine-pulumi: the start-up of a TDengine pod, in place of the official image's entrypoint.sh (under the
+# image's init, /tini). No cluster-level statement can end this container: taosd and taosAdapter start first,
+# the cluster-level steps retry in the background. Nothing printed here holds the root password.
 set -u
 
 log() { echo "tdengine-start: $(date -u +%H:%M:%S) $*"; }
 cfg() { taosd -C | grep -E "$1\s+(\S+)" -o | head -n1 | sed "s/$1 *//"; }
+
+# The entrypoint's local steps: the time zone, this pod's FQDN resolved locally, core dumps allowed.
+if [ -n "${TZ:-}" ] && [ -e "/usr/share/zoneinfo/$TZ" ]; then
+  ln -sf "/usr/share/zoneinfo/$TZ" /etc/localtime
+  echo "$TZ" >/etc/timezone
+fi
 
 PASSWORD=${TAOS_ROOT_PASSWORD:-taosdata}
 DATA_DIR=$(cfg dataDir); DATA_DIR=${DATA_DIR:-/var/lib/taos}
@@ -43,6 +51,8 @@ FIRST_HOST=${FIRST_EP%:*}
 FIRST_PORT=${FIRST_EP#*:}
 SERVER_PORT=$(cfg serverPort); SERVER_PORT=${SERVER_PORT:-6030}
 ENDPOINT="$FQDN:$SERVER_PORT"
+grep -q "$FQDN" /etc/hosts || echo "127.0.0.1 $FQDN" >>/etc/hosts
+ulimit -c unlimited 2>/dev/null
 PASSWORD_MARK="$DATA_DIR/.docker-entrypoint-root-password-changed"
 INIT_MARK="$DATA_DIR/.docker-entrypoint-inited"
 
@@ -151,6 +161,6 @@ exit "$code"
 """
 
 
-def container_args() -> list[str]:
-    """The command the official entrypoint runs after its local steps (it `exec`s its arguments)."""
-    return ["/bin/bash", f"{START_SCRIPT_DIR}/{START_SCRIPT_KEY}"]
+def container_command() -> list[str]:
+    """The image's init (tini reaps the children and forwards signals), running the start-up script."""
+    return ["/tini", "--", "/bin/bash", f"{START_SCRIPT_DIR}/{START_SCRIPT_KEY}"]
