@@ -209,6 +209,8 @@ def select(c: Cluster, table: str, columns: list[str] | None, where: list[tuple[
         raise SqlError(codes.TABLE_NOT_EXIST)
     cols, fn = entry
     names = [col[0] for col in cols]
+    if table.lower() == "information_schema.ins_disk_usage":
+        _vnodes_settled(c, [v for n, v in where if n.lower() == "db_name"])
     rows = fn(c)
     for name, value in where:
         idx = _index(names, name)
@@ -217,6 +219,16 @@ def select(c: Cluster, table: str, columns: list[str] | None, where: list[tuple[
         return cols, rows
     idxs = [_index(names, n) for n in columns]
     return [cols[i] for i in idxs], [[r[i] for i in idxs] for r in rows]
+
+
+def _vnodes_settled(c: Cluster, databases: list[Any]) -> None:
+    """`ins_disk_usage` asks every vnode of the database: while one of its vgroups moves (a new member being
+    added by `drop dnode` or `redistribute vgroup`), the real 3.3.7.5 answered 0x0503 "Vnode is closed or
+    removed" (issue 18: the scale-in preflight of an `up` run while an earlier `drop dnode` still moved vnodes)."""
+    with c.lock:
+        moving = {vg.db for vg in c.vgroups.values() if vg.learner is not None}
+        if moving & set(databases) or (moving and not databases):
+            raise SqlError(codes.VNODE_CLOSED)
 
 
 def _index(names: list[str], name: str) -> int:
