@@ -44,6 +44,8 @@ VGROUPS = "select * from information_schema.ins_vgroups"
 VNODES = "select * from information_schema.ins_vnodes"
 """One row per vnode: dnode_id, vgroup_id, db_name, status, role_time, start_time, restored (reference §6)."""
 SHOW_DATABASES = "show databases"
+CLUSTER_ALIVE = "show cluster alive"
+"""One row, `status` INT: 1 all available, 2 partly available, 0 unavailable (tdengine-admin.md §15)."""
 
 
 def disk_usage(database: str) -> str:

@@ -116,6 +116,7 @@ class Vgroup:
     table_times: list[float] = field(default_factory=list)
     applied: int = 0
     fresh: bool = True
+    """Created by `create database`: its followers show `-1/-1` until their first report (a status interval)."""
     lost_at: float | None = None
     """When the leader stopped serving (its taosd died or its dnode went offline); None while it serves."""
     restored_at: float = 0.0
@@ -350,6 +351,30 @@ class Cluster:
         if dnode_id != vg.leader:
             return "follower"
         return "leader" if self.vnode_restored(vg, dnode_id, now) else "leader*"
+
+    def applied_of(self, vg: Vgroup, dnode_id: int, now: float) -> int:
+        """A member's applied index as `vN_applied/committed` shows it: -1 while new, else the vgroup's."""
+        if dnode_id == vg.learner or (
+            vg.fresh and dnode_id != vg.leader and now < self._created(vg) + self.cfg.heartbeat_seconds
+        ):
+            return -1
+        return vg.applied
+
+    def _created(self, vg: Vgroup) -> float:
+        db = self.dbs.get(vg.db)
+        return db.create_time + self.cfg.db_create_seconds if db is not None else 0.0
+
+    def alive(self, now: float) -> int:
+        """`show cluster alive`: 0 without a serving mnode leader, 1 when every dnode is online and every vgroup has
+        a serving leader, else 2 (as the real 3.3.7.5 answered around a restart, tdengine-admin.md §15)."""
+        lead = self.dnodes.get(self.leader_id) if self.leader_id is not None else None
+        if lead is None or not self.is_online(lead, now):
+            return 0
+        led = all(
+            vg.leader in vg.members and vg.leader in self.dnodes and self.serving(self.dnodes[vg.leader], now)
+            for vg in self.vgroups.values()
+        )
+        return 1 if led and all(self.is_online(d, now) for d in self.dnodes.values()) else 2
 
     def vnode_restored(self, vg: Vgroup, dnode_id: int, now: float) -> bool:
         """A vnode has caught up once its process has (`caught_up_at`) and, as leader, applied its log."""

@@ -165,9 +165,8 @@ def vgroup_rows(c: Cluster, db: str | None = None) -> list[list[Any]]:
                     row += [None, None, None]
                     continue
                 m = slots[n]
-                fresh = vg.fresh and m != vg.leader
-                applied = "-1/-1" if fresh or m == vg.learner else f"{vg.applied}/{vg.applied}"
-                row += [m, c.member_status(vg, m, now), applied]
+                applied = c.applied_of(vg, m, now)
+                row += [m, c.member_status(vg, m, now), f"{applied}/{applied}"]
             rows.append([*row, 0, 0, 0, 0])
         return rows
 
@@ -183,6 +182,14 @@ def vnode_rows(c: Cluster) -> list[list[Any]]:
                 started = iso_ms(d.reboot_time if d is not None else None)
                 rows.append([m, vg.id, vg.db, status, started, started, c.vnode_restored(vg, m, now)])
         return rows
+
+
+ALIVE_COLS: list[Column] = [["status", "INT", 4]]
+
+
+def alive_rows(c: Cluster) -> list[list[Any]]:
+    with c.lock:
+        return [[c.alive(c.refresh())]]
 
 
 def disk_usage_rows(c: Cluster) -> list[list[Any]]:
