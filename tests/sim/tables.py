@@ -111,7 +111,8 @@ def dnode_rows(c: Cluster) -> list[list[Any]]:
         for _, d in sorted(c.dnodes.items()):
             status, note = c.dnode_status(d, now)
             support = c.support_of(d)
-            created, rebooted = iso_ms(d.create_time), iso_ms(d.reboot_time)
+            rebooted = iso_ms(0.0 if now < d.reboot_shown_at else d.reboot_time)  # 0 for a status interval
+            created = iso_ms(d.create_time)
             rows.append([d.id, d.endpoint, c.vnodes_of(d.id), support, status, created, rebooted, note])
         return rows
 
