@@ -33,8 +33,38 @@ def drain(s: Session, old_members: list[str], p: MembershipProps, progress: Prog
     departing = plan.departing_pods(state, naming, old_members, new_members)
     if not departing:
         return []
-    layout = wait.until(
-        "scale-in preflight", lambda _e: read_layout(s.admin, state), deadline=deadline, poll=0.0, reconnect=s.reconnect
+    # every refusal that needs no vgroup layout first: TDengine answers the layout's disk use only once no vnode
+    # moves, and a refusal must not wait for that
+    plan.preflight_scale_down(state, naming, departing, new_members, p.options, moving_ours=True)
+    in_flight = [pod for pod in departing if (d := state.dnode_of(naming.fqdn(pod))) is not None and d.is_dropping]
+    for pod in in_flight:
+        progress(f"{pod}: its drop from an earlier run is still moving vnodes; waiting for it before planning the rest")
+        drain_one(s, pod, p, progress, later=[q for q in departing if q not in in_flight])
+    rest = [pod for pod in departing if pod not in in_flight]
+    if not rest:
+        return in_flight
+    return in_flight + _plan_and_drain(s, rest, p, deadline, progress)
+
+
+def _plan_and_drain(
+    s: Session, departing: list[str], p: MembershipProps, deadline: Deadline, progress: Progress
+) -> list[str]:
+    """The state and the layout, read together (again while TDengine answers as transient: a redistribute still in
+    flight), the preflight with them, the placement plan, then each drain."""
+    naming = s.conn.naming
+    new_members = list(p.members)
+
+    def both(_elapsed: float) -> tuple[ClusterState, Layout]:
+        now = read_state(s.admin)
+        return now, read_layout(s.admin, now)
+
+    state, layout = wait.until(
+        "scale-in preflight",
+        both,
+        deadline=deadline,
+        poll=p.poll_interval,
+        reconnect=s.reconnect,
+        progress=progress,
     )
     leaving = [d.id for pod in departing if (d := state.dnode_of(naming.fqdn(pod))) is not None]
     moving = scale_plan.redistributing(state, layout, leaving)

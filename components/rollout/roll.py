@@ -12,6 +12,9 @@ refused (`ChangeRefused`), nothing restarted.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
+
 from components.membership.props import MembershipProps
 from components.rollout import gates
 from components.rollout.errors import ChangeRefused, RestartNotHealthy
@@ -19,13 +22,20 @@ from components.rollout.gates import Health, RollStep, StepKind
 from components.tdengine import sql, wait
 from components.tdengine.errors import ClusterError
 from components.tdengine.kube_types import WorkloadOps
-from components.tdengine.rows import parse_vgroups, parse_vnodes
+from components.tdengine.rows import Vgroup, parse_alive, parse_vgroups, parse_vnodes
 from components.tdengine.session import Session, read_state
 from components.tdengine.wait import Deadline, Pending, Progress, Stall, stderr_progress
 
 
-def read_health(kube: WorkloadOps, p: MembershipProps, s: Session | None) -> Health:
-    """The StatefulSet, its pods and, with a session, the cluster: dnodes, mnodes, transactions, vgroups, vnodes."""
+def read_health(
+    kube: WorkloadOps,
+    p: MembershipProps,
+    s: Session | None,
+    restarted: Mapping[str, float] | None = None,
+    earlier: Mapping[int, int] | None = None,
+) -> Health:
+    """The StatefulSet, its pods and, with a session, the cluster: dnodes, mnodes, transactions, vgroups, vnodes,
+    `show cluster alive`. `restarted` and `earlier`: what this run saw before (`gates.Health`)."""
     naming = p.naming
     sts = kube.read_statefulset(naming.namespace, naming.statefulset)
     pods = tuple(kube.list_pods(naming.namespace, naming.statefulset))
@@ -37,7 +47,34 @@ def read_health(kube: WorkloadOps, p: MembershipProps, s: Session | None) -> Hea
         read_state(s.admin),
         parse_vgroups(s.admin.query(sql.VGROUPS)),
         parse_vnodes(s.admin.query(sql.VNODES)),
+        parse_alive(s.admin.query(sql.CLUSTER_ALIVE)),
+        dict(restarted or {}),
+        dict(earlier or {}),
     )
+
+
+class Readings:
+    """The largest applied index of each vgroup, reading by reading, on the monotonic clock: `earlier()` is the
+    newest reading at least `gates.REPORT_LAG` seconds old."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._seen: list[tuple[float, dict[int, int]]] = []
+
+    def add(self, vgroups: tuple[Vgroup, ...]) -> None:
+        tops = {
+            vg.id: max(applied)
+            for vg in vgroups
+            if (applied := [m.applied for m in vg.members if m.applied is not None and m.applied >= 0])
+        }
+        self._seen.append((self._clock(), tops))
+
+    def earlier(self) -> dict[int, int]:
+        now = self._clock()
+        old = [tops for at, tops in self._seen if now - at >= gates.REPORT_LAG]
+        if len(old) > 1:
+            self._seen = self._seen[len(old) - 1 :]
+        return old[-1] if old else {}
 
 
 def wait_for_pods(kube: WorkloadOps, p: MembershipProps, progress: Progress = stderr_progress) -> None:
@@ -104,8 +141,10 @@ def roll(
     naming = p.naming
     members = list(p.members)
     restarted: list[str] = []
+    before: dict[str, float] = {}
+    """Pod -> its dnode's reboot_time just before this run restarted it."""
     while True:
-        step = _until_step(s, kube, p, members, restarted, full, progress)
+        step = _until_step(s, kube, p, members, restarted, before, full, progress)
         if step.kind is StepKind.DONE:
             if restarted:
                 progress(f"rolling restart done: {', '.join(restarted)} restarted, one at a time ({why})")
@@ -121,7 +160,10 @@ def roll(
                 "No pod was restarted",
             )
         for pod in step.pods:
-            progress(_restart_line(s, pod, len(restarted) + 1, len(members), step, why))
+            line, reboot_time = _restart_line(s, pod, len(restarted) + 1, len(members), step, why)
+            progress(line)
+            if reboot_time is not None:
+                before[pod] = reboot_time
             kube.delete_pod(naming.namespace, pod)
             restarted.append(pod)
 
@@ -132,15 +174,18 @@ def _until_step(
     p: MembershipProps,
     members: list[str],
     restarted: list[str],
+    before: Mapping[str, float],
     full: bool,
     progress: Progress,
 ) -> RollStep:
     """Wait until the gates allow the next step (or say it is done, or refuse before anything restarted)."""
     naming = p.naming
     last = restarted[-1] if restarted else ""
+    readings = Readings()
 
     def probe(elapsed: float) -> RollStep | Pending:
-        h = read_health(kube, p, s)
+        h = read_health(kube, p, s, before, readings.earlier())
+        readings.add(h.vgroups)
         step = gates.next_step(h, naming, members, full=full)
         if step.kind is StepKind.REFUSE and restarted:
             step = RollStep(StepKind.WAIT, reason=step.reason, problems=step.problems)
@@ -169,14 +214,15 @@ def _until_step(
     )
 
 
-def _restart_line(s: Session, pod: str, n: int, total: int, step: RollStep, why: str) -> str:
+def _restart_line(s: Session, pod: str, n: int, total: int, step: RollStep, why: str) -> tuple[str, float | None]:
+    """The progress line of a restart, and the pod's dnode's reboot_time before it (None when unread)."""
     try:
         dnode = read_state(s.admin).dnode_of(s.conn.naming.fqdn(pod))
-    except ClusterError:  # only for the progress line
+    except ClusterError:  # the line says less, and the gate judges by the pod's start time alone
         dnode = None
     on = f" (dnode {dnode.id})" if dnode is not None else ""
     first = f"; {step.reason}" if step.reason.startswith(pod) or step.kind is StepKind.RESTART_ALL else ""
-    return f"restart {pod}{on}, {n} of {total}: {why}{first}"
+    return f"restart {pod}{on}, {n} of {total}: {why}{first}", dnode.reboot_time if dnode is not None else None
 
 
 def _hint(namespace: str, pod: str) -> str:

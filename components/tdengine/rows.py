@@ -209,10 +209,14 @@ _DOWN = frozenset({Role.OFFLINE, DnodeStatus.DROPPING, "error", ""})
 
 @dataclass(frozen=True)
 class Member:
-    """One replica (vnode) of a vgroup: `vN_dnode` / `vN_status` of `show <db>.vgroups`."""
+    """One replica (vnode) of a vgroup: `vN_dnode` / `vN_status` / `vN_applied/committed` of `show <db>.vgroups`."""
 
     dnode_id: int
     status: str
+    applied: int | None = None
+    """Its own applied index, as it last reported it (`12/12` -> 12; the leader's lags its followers' by up to
+    1 s; an offline member keeps its last value); -1 while it rejoins (`-1/-1`, about 1 s, tdengine-admin.md §15);
+    None when the column is absent (before 3.3.7)."""
 
     @property
     def role(self) -> str:
@@ -240,8 +244,16 @@ class Vgroup:
         return tuple(m for m in self.members if m.role != Role.LEARNER)
 
     @property
+    def leaders(self) -> tuple[Member, ...]:
+        """Every member shown as leader: two for a moment after a leader's taosd died, its stale row beside the
+        new leader until TDengine marks its dnode offline (tdengine-admin.md §15)."""
+        return tuple(m for m in self.members if m.is_leader)
+
+    @property
     def leader(self) -> Member | None:
-        return next((m for m in self.members if m.is_leader), None)
+        """The leader when exactly one member is shown as leader; None with none or two (one of them stale)."""
+        found = self.leaders
+        return found[0] if len(found) == 1 else None
 
     def describe(self) -> str:
         return ", ".join(f"dnode {m.dnode_id} {m.status}" for m in self.members)
@@ -252,12 +264,28 @@ def parse_vgroups(rows: Iterable[dict[str, Any]]) -> tuple[Vgroup, ...]:
     out = []
     for r in rows:
         members = tuple(
-            Member(int(r[f"v{n}_dnode"]), str(r.get(f"v{n}_status") or ""))
+            Member(int(r[f"v{n}_dnode"]), str(r.get(f"v{n}_status") or ""), _applied(r.get(f"v{n}_applied/committed")))
             for n in range(1, 5)
             if r.get(f"v{n}_dnode") is not None
         )
         out.append(Vgroup(int(r["vgroup_id"]), str(r.get("db_name") or ""), members))
     return tuple(sorted(out, key=lambda v: v.id))
+
+
+def _applied(value: Any) -> int | None:
+    """`vN_applied/committed` ('12/12', '-1/-1') -> the applied index; None when absent or unreadable."""
+    if not isinstance(value, str) or "/" not in value:
+        return None
+    try:
+        return int(value.split("/", 1)[0])
+    except ValueError:
+        return None
+
+
+def parse_alive(rows: Iterable[dict[str, Any]]) -> int | None:
+    """`show cluster alive`: 1 every vgroup and dnode available, 2 partly, 0 unavailable (tdengine-admin.md §15)."""
+    found = [r.get("status") for r in rows]
+    return int(found[0]) if found and found[0] is not None else None
 
 
 @dataclass(frozen=True)

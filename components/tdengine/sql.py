@@ -24,6 +24,16 @@ TRANS_CONFLICT = 979
 TABLE_NOT_EXIST = 9731
 CONTINUES_IN_BACKGROUND = frozenset({981, 983, 991})
 """`drop dnode` / `redistribute vgroup` answers that mean "running on in the background": keep waiting."""
+VNODE_CLOSED = 1283
+"""0x0503 "Vnode is closed or removed": `ins_disk_usage` of a database whose vnodes a `drop dnode` moved, on the
+real 3.3.7.5 (an `up` resumed while an earlier run's drop was still in flight, issue 18)."""
+SYNC_NOT_LEADER = 2316
+"""0x090C "Sync leader is unreachable": a vgroup electing its leader (TDengine's error-code table; not seen on the
+real 3.3.7.5, whose six restarts answered no error, tdengine-admin.md §15)."""
+TRANSIENT = frozenset({VNODE_CLOSED, SYNC_NOT_LEADER})
+"""TDengine's answers to a read that pass by themselves while vnodes move or vgroups elect: a wait reads again
+(`wait.until`) until its deadline. Every other code is permanent and ends the wait at once. docs/internals.md
+("Transient answers") lists each with where it was observed."""
 
 # -- reads -------------------------------------------------------------------------------------------------------
 DNODES = "show dnodes"
@@ -34,6 +44,8 @@ VGROUPS = "select * from information_schema.ins_vgroups"
 VNODES = "select * from information_schema.ins_vnodes"
 """One row per vnode: dnode_id, vgroup_id, db_name, status, role_time, start_time, restored (reference §6)."""
 SHOW_DATABASES = "show databases"
+CLUSTER_ALIVE = "show cluster alive"
+"""One row, `status` INT: 1 all available, 2 partly available, 0 unavailable (tdengine-admin.md §15)."""
 
 
 def disk_usage(database: str) -> str:

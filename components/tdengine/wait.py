@@ -6,8 +6,11 @@ what it observed, optionally the action to take now (taken at once, then the nex
 progress mark (the stall detector fires when the mark has not changed for `stall.seconds`; `note` is printed
 when it changes). Before any action the deadline and the stall are checked, so nothing is sent after a wait
 ran out. An unreachable taosAdapter (`AdminUnreachable`) is ridden out until the deadline, reconnecting
-(a new port-forward) between tries, when the wait is given `reconnect`. Running out raises `WaitTimedOut` (or
-the subclass the caller names), with the last observation as `observed` and the cause kept.
+(a new port-forward) between tries, when the wait is given `reconnect`. A probe's read that TDengine answers with a
+transient code (`sql.TRANSIENT`: vnodes moving, a vgroup electing) is read again a poll interval later, counting as
+no progress for the stall detector; any other TDengine error is permanent and ends the wait at once, like kopf's
+temporary and permanent errors. Running out raises `WaitTimedOut` (or the subclass the caller names), with the
+last observation as `observed` and the cause kept.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from components.tdengine.errors import AdminUnreachable, ClusterError, WaitTimedOut
+from components.tdengine import sql
+from components.tdengine.errors import AdminUnreachable, ClusterError, TDengineError, WaitTimedOut
 
 T = TypeVar("T")
 Progress = Callable[[str], None]
@@ -141,6 +145,7 @@ def _loop(
     mark: Any = _UNSET
     last_change = started
     next_beat = heartbeat
+    transient = ""
     while True:
         try:
             outcome = probe(clock() - started)
@@ -154,6 +159,35 @@ def _loop(
             sleep(RECONNECT_DELAY)
             reconnect_quietly(reconnect)
             continue
+        except TDengineError as err:
+            if err.code not in sql.TRANSIENT:
+                raise
+            now = clock()
+            if str(err) != transient:
+                transient = str(err)
+                progress(
+                    f"{what}: TDengine answered 0x{err.code:04X} ({err.message}), which passes by itself: reading again"
+                )
+            why = f"TDengine kept answering 0x{err.code:04X} ({err.message})"
+            if stall is not None and error is not None and now - last_change >= stall.seconds:
+                raise error(
+                    f"{what} stalled: {why} for {now - last_change:.0f}s ({stall.setting})",
+                    what=what,
+                    observed=transient,
+                    waited=now - started,
+                ) from err
+            if deadline.passed(now):
+                if error is None:
+                    raise  # `settle`: nothing seen to return
+                raise error(
+                    f"{what}: {why} until the deadline, {deadline.describe()}",
+                    what=what,
+                    observed=transient,
+                    waited=now - started,
+                ) from err
+            sleep(poll if poll > 0 else RECONNECT_DELAY)
+            continue
+        transient = ""
         if not isinstance(outcome, Pending):
             return outcome
         now = clock()

@@ -180,6 +180,33 @@ def test_resumes_after_an_interrupted_drain(sim):
     assert "tdengine-3" not in ids(sim) and departing not in ids(sim).values()
 
 
+def test_resumes_while_the_interrupted_drop_still_moves_vnodes(sim, capsys):
+    """Issue 18: the next `up` starts while TDengine still moves the vnodes of the earlier run's `drop dnode`; the
+    real server answers the preflight's `ins_disk_usage` 0x0503 meanwhile. The drop in flight is waited for (not
+    sent again), then the rest of the scale-in is planned and done."""
+    sim.bootstrap(5)
+    engine = Engine(sim)
+    engine.up(5)
+    sim.create_database("app", replica=1, vgroups=10)
+    first, second = ids(sim)["tdengine-4"], ids(sim)["tdengine-3"]
+    sim.faults.stall_drop(True)
+    with pytest.raises(MemberNotDrained, match="stalled"):
+        engine.up(3, stallTimeoutSeconds=0.3)
+    assert sim.snapshot().dnode(sim.endpoint(4))["status"] == "dropping"
+    sim.faults.hold_moves(True)  # still moving, slowly, when the next `up` starts
+    sim.faults.stall_drop(False)
+
+    def release() -> None:
+        time.sleep(0.3)
+        sim.faults.hold_moves(False)
+
+    threading.Thread(target=release, daemon=True).start()
+    engine.up(3)
+    assert [m for m in sim.mutations() if m.startswith("drop dnode")] == [f"drop dnode {first}", f"drop dnode {second}"]
+    assert "tdengine-4" not in ids(sim) and "tdengine-3" not in ids(sim)
+    assert "tdengine-4: its drop from an earlier run is still moving vnodes" in capsys.readouterr().err
+
+
 def test_background_continue_error_during_a_drop_means_keep_waiting(sim):
     sim.bootstrap(4)
     engine = Engine(sim)

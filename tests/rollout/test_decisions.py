@@ -10,7 +10,7 @@ import pytest
 from components.args import ClusterArgs
 from components.rollout import versions
 from components.rollout.classify import Kind, classify, same_offset
-from components.rollout.gates import Health, StepKind, next_step, problems, restart_order
+from components.rollout.gates import Health, StepKind, caught_up, next_step, problems, restart_order
 from components.rollout.shape import ClusterShape, quantity_bytes, shape_of
 from components.tdengine.kube_types import PodInfo, StatefulSetInfo
 from components.tdengine.naming import Naming
@@ -144,18 +144,39 @@ def health(
     vgroups=None,
     vnodes=(),
     started=(0.0, 0.0, 0.0),
+    reboots=(100.0, 100.0, 100.0),
+    mnode_roles=None,
+    alive=1,
+    restarted=None,
+    earlier=None,
 ):
     pods = tuple(
         PodInfo(f"tdengine-{i}", i, ready[i], "Running", False, f"uid-{i}", revisions[i], "", started[i])
         for i in range(3)
     )
-    dnodes = tuple(dnode(i, statuses[i]) for i in range(3))
+    dnodes = tuple(dnode(i, statuses[i], reboots[i]) for i in range(3))
     roles = ["offline" if d.status != "ready" else ("leader" if d.id == leader else "follower") for d in dnodes]
-    mnodes = tuple(Mnode(d.id, d.endpoint, role, "") for d, role in zip(dnodes, roles, strict=True))
+    mnodes = tuple(
+        Mnode(d.id, d.endpoint, *((mnode_roles or {}).get(d.id) or (role, "")))
+        for d, role in zip(dnodes, roles, strict=True)
+    )
     state = ClusterState(dnodes, mnodes, (Database("app", 3),), tuple(transactions))
     if vgroups is None:
-        vgroups = (Vgroup(2, "app", (Member(1, "leader"), Member(2, "follower"), Member(3, "follower"))),)
-    return Health(StatefulSetInfo(2, 2, NEW, 3, "OnDelete"), pods, state, tuple(vgroups), tuple(vnodes))
+        vgroups = (Vgroup(2, "app", (Member(1, "leader", 12), Member(2, "follower", 12), Member(3, "follower", 11))),)
+    return Health(
+        StatefulSetInfo(2, 2, NEW, 3, "OnDelete"),
+        pods,
+        state,
+        tuple(vgroups),
+        tuple(vnodes),
+        alive,
+        restarted or {},
+        earlier or {},
+    )
+
+
+def group(*members):
+    return (Vgroup(2, "app", tuple(Member(d, status, applied) for d, status, applied in members)),)
 
 
 def test_a_healthy_cluster_restarts_the_highest_ordinal_first_and_the_leaders_pod_last():
@@ -177,6 +198,16 @@ PASSING = [
     ({"vgroups": (Vgroup(2, "app", (Member(1, "leader"), Member(2, "candidate"))),)}, "is candidate"),
     ({"vnodes": (Vnode(2, 2, "app", "follower", False),)}, "catching up"),
     ({"started": (0.0, 200.0, 0.0)}, "has not reported from the taosd of the new pod"),
+    # what TDengine 3.3.7.5 showed around a restart (tdengine-admin.md §15)
+    ({"reboots": (100.0, 0.0, 100.0)}, "dnode 2 of tdengine-1 shows reboot_time 0"),
+    ({"restarted": {"tdengine-2": 100.0}}, "dnode 3 still shows the reboot_time of the taosd tdengine-2 ran before"),
+    ({"mnode_roles": {3: ("offline", "ready")}}, "mnode on dnode 3 is offline (status ready)"),
+    ({"vgroups": group((1, "leader", 9), (2, "follower", 9), (3, "leader", 9))}, "shows 2 leaders (dnodes 1, 3)"),
+    ({"vgroups": group((1, "candidate", 9), (2, "candidate", 9), (3, "follower", 9))}, "has no leader"),
+    ({"vgroups": group((1, "leader", 17), (2, "follower", -1), (3, "follower", 17))}, "rejoining (applied -1/-1)"),
+    ({"vgroups": group((1, "leader", 50), (2, "follower", 47), (3, "follower", 35))}, "catching up (applied 35 of 50)"),
+    ({"vnodes": (Vnode(3, 2, "app", "follower", False),)}, "is catching up (not restored)"),
+    ({"alive": 2}, "show cluster alive says 2"),
 ]
 
 
@@ -230,3 +261,30 @@ def test_waits_for_the_controller_and_for_a_terminating_pod():
 def test_full_restart_restarts_every_pod_at_once():
     step = next_step(health(), NAMING, MEMBERS, full=True)
     assert step.kind is StepKind.RESTART_ALL and set(step.pods) == set(MEMBERS)
+
+
+def test_a_leader_on_a_dnode_that_is_not_ready_is_no_leader():
+    h = health(revisions=(OLD, OLD, NEW), statuses=("ready", "offline", "ready"))
+    h = dataclasses.replace(h, vgroups=group((1, "follower", 9), (2, "leader", 9), (3, "follower", 9)))
+    assert "vgroup 2 (app): its leader is on dnode 2, which is offline" in problems(h, NAMING, MEMBERS)
+
+
+def test_two_leaders_are_never_one():
+    (vg,) = group((1, "leader", 9), (2, "follower", 9), (3, "leader", 9))
+    assert vg.leader is None and [m.dnode_id for m in vg.leaders] == [1, 3]
+
+
+@pytest.mark.parametrize(
+    ("applied", "top", "earlier", "caught"),
+    [
+        (12, 12, None, True),
+        (8, 12, None, True),  # the settled spread: one second of writes (§15: 0-4)
+        (7, 12, None, False),
+        (35, 50, None, False),  # a rejoined member, 15 behind (§15, SIGKILL back after 10 s)
+        (900, 1000, 880, True),  # a busy vgroup: behind by more than the slack, but past where it was 2 s ago
+        (870, 1000, 880, False),
+        (None, 12, None, True),  # a TDengine without the column says nothing
+    ],
+)
+def test_caught_up_is_within_the_slack_or_past_an_older_reading(applied, top, earlier, caught):
+    assert caught_up(applied, top, earlier) is caught

@@ -309,7 +309,9 @@ class DayTwoMachine(RuleBasedStateMachine):
         self.sim.kube.restart_pod(o)
         self.crashed.discard(o)
         if old is not None:
-            self.sim.wait_until(lambda s: (s.dnode(endpoint) or {}).get("reboot_time") != old["reboot_time"])
+            # a new start time, after the 0 TDengine shows for a status interval once the new taosd reports (§15)
+            back = ("1970-01-01T00:00:00.000Z", old["reboot_time"])
+            self.sim.wait_until(lambda s: (s.dnode(endpoint) or {}).get("reboot_time") not in back)
         self._settle()
 
     def _settle(self) -> None:

@@ -34,6 +34,7 @@ ONLY_TWO_MNODES = 1044
 ONLY_WHEN_OFFLINE = 1046
 SINGLE_REPLICA_UNSAFE = 1333
 VNODE_OFFLINE = 1345
+VNODE_CLOSED = 1283
 SYNC_NOT_LEADER = 2316
 SYNTAX_ERROR = 9728
 INCOMPLETE_SQL = 9729
@@ -81,6 +82,7 @@ MESSAGES: dict[int, str] = {
         "please use drop dnode <id> unsafe to execute"
     ),
     VNODE_OFFLINE: "Vnode is offline",
+    VNODE_CLOSED: "Vnode is closed or removed",  # 0x0503; ins_disk_usage while vnodes move (issue 18)
     SYNC_NOT_LEADER: "Sync leader is unreachable",  # 0x090C; TDengine error-code doc: "during election"
     SYNTAX_ERROR: "syntax error near",
     INCOMPLETE_SQL: "Incomplete SQL statement",

@@ -28,6 +28,7 @@ class Faults:
         self._background: list[tuple[int, float, list[int]]] = []
         self._stalled = False
         self._held = False
+        self._elections_held = False
         self._unreachable = False
         self._on_unreachable: Callable[[bool], None] | None = None
 
@@ -66,6 +67,12 @@ class Faults:
         with self._lock:
             self._held = on
 
+    def hold_elections(self, on: bool = True) -> None:
+        """While on, a vgroup that lost its leader elects none: its serving members show `candidate`, as a replica-3
+        vgroup of the real 3.3.7.5 did for 11.5 s after a graceful stop, until the stopped member returned (§15)."""
+        with self._lock:
+            self._elections_held = on
+
     def unreachable(self, on: bool = True) -> None:
         """While on, the REST port is closed: connections are refused."""
         with self._lock:
@@ -84,6 +91,7 @@ class Faults:
             self._background.clear()
             self._stalled = False
             self._held = False
+            self._elections_held = False
         self.unreachable(False)
 
     # -- what the simulator consults ---------------------------------------------------------------
@@ -98,6 +106,10 @@ class Faults:
     def is_held(self) -> bool:
         with self._lock:
             return self._held
+
+    def elections_held(self) -> bool:
+        with self._lock:
+            return self._elections_held
 
     def is_unreachable(self) -> bool:
         with self._lock:

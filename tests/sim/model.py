@@ -44,7 +44,8 @@ class SimConfig:
     election_seconds: float = 0.04
     catchup_seconds: float = 0.04
     """After a taosd (re)starts: how long its vnodes are `restored: false` once it reported, and a newly elected
-    vgroup leader shows `leader*`, catching up on the log."""
+    vgroup leader's (ins_vnodes; `show vgroups` says `leader` at once: `leader*` never appeared after a restart of
+    the real 3.3.7.5, tdengine-admin.md §15)."""
     copy_kb_per_second: float = 0.0
     """How fast one transaction copies vnode data (KB/s); 0: copies take no time, a move only its fixed part
     (`migration_seconds`). The copies a `drop dnode` runs in parallel share it (see `moves.py`)."""
@@ -91,6 +92,12 @@ class Dnode:
     dropping: bool = False
     caught_up_at: float = 0.0
     """When the vnodes of its current process have caught up (`restored`)."""
+    reboot_shown_at: float = 0.0
+    """Until then `reboot_time` reads 0, its mnode `offline`/`ready` and its vnodes' applied index `-1/-1`: the
+    status interval after a new process's first status (tdengine-admin.md §15)."""
+    frozen: dict[int, tuple[str, int]] = field(default_factory=dict)
+    """Vgroup id -> (status, applied index) its vnode last reported, kept while its taosd is dead: shown unchanged
+    until the dnode is marked offline (the status, then `offline`) and after (the index)."""
     support_vnodes: int | None = None
     """Set by `alter dnode <id> 'supportVnodes'` (enterprise only); None: the configured `support_vnodes`."""
 
@@ -116,10 +123,11 @@ class Vgroup:
     table_times: list[float] = field(default_factory=list)
     applied: int = 0
     fresh: bool = True
+    """Created by `create database`: its followers show `-1/-1` until their first report (a status interval)."""
     lost_at: float | None = None
     """When the leader stopped serving (its taosd died or its dnode went offline); None while it serves."""
     restored_at: float = 0.0
-    """When its current leader has applied its log (until then it shows `leader*`)."""
+    """When its current leader has applied its log (until then its ins_vnodes row says `restored` false)."""
     size_kb: int = 0
     """Disk use of each of its vnodes, as `information_schema.ins_disk_usage` reports it (set by tests: writes
     do not grow it); a move copies this much."""
@@ -229,8 +237,15 @@ class Cluster:
 
     def stop_taosd(self, proc: Taosd) -> None:
         with self.lock:
-            self.refresh()
+            now = self.refresh()
             if proc.running:
+                for d in self.dnodes.values():
+                    if d.proc is proc:
+                        d.frozen = {
+                            vg.id: (self.member_status(vg, d.id, now), self.applied_of(vg, d.id, now))
+                            for vg in self.vgroups.values()
+                            if d.id in vg.members
+                        }
                 proc.stopped_at = time.time()
             self.changed.notify_all()
 
@@ -255,7 +270,9 @@ class Cluster:
             if d.proc is not p:
                 d.proc = p
                 d.reboot_time = p.started_at
+                d.reboot_shown_at = ready_at + hb
                 d.caught_up_at = ready_at + self.cfg.catchup_seconds
+                d.frozen = {}
             p.data.dnode_id = d.id
             d.last_seen = max(d.last_seen or 0.0, seen)
         self._elect_mnode_leader(now)
@@ -297,7 +314,7 @@ class Cluster:
             if vg.lost_at is None:
                 stopped = leader.proc.stopped_at if leader is not None and leader.proc is not None else None
                 vg.lost_at = stopped if stopped is not None else now
-            if now - vg.lost_at < self.cfg.election_seconds:
+            if now - vg.lost_at < self.cfg.election_seconds or self.faults.elections_held():
                 continue
             up = [m for m in vg.members if m in self.dnodes and self.serving(self.dnodes[m], now)]
             if up and len(up) * 2 > len(vg.members):
@@ -335,7 +352,7 @@ class Cluster:
         if now < m.creating_until:
             return "learner", "creating"
         status = "dropping" if (m.dropping or d.dropping) else "ready"
-        if now < m.settle_until:
+        if now < m.settle_until or now < d.reboot_shown_at:
             return "offline", status
         return ("leader" if m.id == self.leader_id else "follower"), status
 
@@ -347,9 +364,42 @@ class Cluster:
             return "offline"
         if dnode_id == vg.learner:
             return "learner"
+        if vg.id in d.frozen and (d.proc is None or not d.proc.running):
+            return d.frozen[vg.id][0]  # a dead taosd's last report: a stale `leader` beside the new one
         if dnode_id != vg.leader:
-            return "follower"
-        return "leader" if self.vnode_restored(vg, dnode_id, now) else "leader*"
+            electing = vg.lost_at is not None and now - vg.lost_at >= self.cfg.election_seconds
+            return "candidate" if electing and self.serving(d, now) else "follower"
+        return "leader"
+
+    def applied_of(self, vg: Vgroup, dnode_id: int, now: float) -> int:
+        """A member's applied index as `vN_applied/committed` shows it: -1 while new or rejoining, the last one
+        reported while its taosd is dead, else the vgroup's."""
+        d = self.dnodes.get(dnode_id)
+        if (
+            dnode_id == vg.learner
+            or (vg.fresh and dnode_id != vg.leader and now < self._created(vg) + self.cfg.heartbeat_seconds)
+            or (d is not None and now < d.reboot_shown_at)
+        ):
+            return -1
+        if d is not None and vg.id in d.frozen:
+            return d.frozen[vg.id][1]
+        return vg.applied
+
+    def _created(self, vg: Vgroup) -> float:
+        db = self.dbs.get(vg.db)
+        return db.create_time + self.cfg.db_create_seconds if db is not None else 0.0
+
+    def alive(self, now: float) -> int:
+        """`show cluster alive`: 0 without a serving mnode leader, 1 when every dnode is online and every vgroup has
+        a serving leader, else 2 (as the real 3.3.7.5 answered around a restart, tdengine-admin.md §15)."""
+        lead = self.dnodes.get(self.leader_id) if self.leader_id is not None else None
+        if lead is None or not self.is_online(lead, now):
+            return 0
+        led = all(
+            vg.leader in vg.members and vg.leader in self.dnodes and self.serving(self.dnodes[vg.leader], now)
+            for vg in self.vgroups.values()
+        )
+        return 1 if led and all(self.is_online(d, now) for d in self.dnodes.values()) else 2
 
     def vnode_restored(self, vg: Vgroup, dnode_id: int, now: float) -> bool:
         """A vnode has caught up once its process has (`caught_up_at`) and, as leader, applied its log."""

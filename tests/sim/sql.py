@@ -221,6 +221,9 @@ def _db(db: str | None) -> str:
 def _show(c: Cluster, p: Parser, db: str | None) -> Result:
     what = p.name()
     low = what.lower()
+    if low == "cluster" and p.accept("alive"):
+        p.end()
+        return Result(tables.ALIVE_COLS, tables.alive_rows(c))
     if not p.peek(".") and low not in ("dnodes", "mnodes", "databases", "transactions", "vgroups"):
         p.i -= 1
         raise p.error()

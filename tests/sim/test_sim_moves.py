@@ -77,6 +77,29 @@ def test_disk_usage_per_vgroup_in_kb(sim: SimCluster) -> None:
     assert [(r[0], r[3]) for r in body["data"]] == [("app", 2048), ("app", 2048)]
 
 
+def test_disk_usage_of_a_database_whose_vnodes_move_is_vnode_closed(sim: SimCluster) -> None:
+    """0x0503, as the real 3.3.7.5 answered the scale-in preflight while a `drop dnode` still moved vnodes; another
+    database, and the same one once the move is done, answer as usual."""
+    sim.create_database("app", replica=1, vgroups=4)
+    sim.create_database("still", replica=1, vgroups=1)
+    home_of_still = next(vg["members"][0] for vg in sim.vgroups() if vg["db"] == "still")
+    mnode = sim.mnodes()[0]["id"]
+    victim = next(d["id"] for d in sim.dnodes() if d["id"] not in (home_of_still, mnode))  # one vnode of app
+    sim.faults.hold_moves()
+    worker = threading.Thread(target=lambda: q(sim, f"drop dnode {victim}"))
+    worker.start()
+    sim.wait_until(lambda s: any(vg["moving_to"] is not None for vg in s.vgroups))
+    disk = "select * from information_schema.ins_disk_usage where db_name = '{}'"
+    assert (q(sim, disk.format("app"))["code"], q(sim, disk.format("app"))["desc"]) == (
+        1283,
+        "Vnode is closed or removed",
+    )
+    assert q(sim, disk.format("still"))["code"] == 0
+    sim.faults.hold_moves(False)
+    worker.join(5)
+    assert q(sim, disk.format("app"))["code"] == 0
+
+
 def test_a_drops_copies_share_the_bandwidth_and_a_redistribute_copies_alone(sim: SimCluster) -> None:
     sim.create_database("app", replica=1, vgroups=4)  # one per dnode
     victim = sim.dnode_id(3)

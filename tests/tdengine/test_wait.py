@@ -1,12 +1,13 @@
 """The one wait primitive, on a fake clock: deadline, stall detector, progress lines, acting before re-reading,
-riding out an unreachable adapter with reconnects, `settle`, and what a timed-out wait carries."""
+riding out an unreachable adapter with reconnects and TDengine's transient answers, `settle`, and what a timed-out
+wait carries."""
 
 from __future__ import annotations
 
 import pytest
 
 from components.tdengine import wait
-from components.tdengine.errors import AdminUnreachable, ClusterError, WaitTimedOut
+from components.tdengine.errors import AdminUnreachable, ClusterError, TDengineError, WaitTimedOut
 from components.tdengine.wait import Deadline, Pending, Stall
 
 
@@ -189,3 +190,50 @@ def test_a_deadline_sooner_than_another():
     clock = Clock()
     a, b = Deadline.after(5, clock=clock), Deadline.after(30, "drainTimeoutSeconds", clock=clock)
     assert a.sooner(b) is a and b.sooner(a) is a and b.describe() == "30s (drainTimeoutSeconds)"
+
+
+VNODE_CLOSED = TDengineError(1283, "Vnode is closed or removed", "select * from information_schema.ins_disk_usage")
+
+
+def test_a_transient_answer_is_read_again_a_poll_later_and_said_once():
+    """0x0503 while vnodes move (the scale-in preflight of issue 18): read again, not a failure."""
+    clock = Clock()
+    answers = iter([VNODE_CLOSED, VNODE_CLOSED, VNODE_CLOSED, "layout"])
+
+    def probe(_t: float) -> str:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    result, lines = run(probe, clock, poll=2.0)
+    assert result == "layout" and clock.slept == [2.0, 2.0, 2.0]
+    assert lines == [
+        "the wait: TDengine answered 0x0503 (Vnode is closed or removed), which passes by itself: reading again"
+    ]
+
+
+def test_a_permanent_answer_ends_the_wait_at_once():
+    clock = Clock()
+
+    def probe(_t: float) -> str:
+        raise TDengineError(1345, "Vnode is offline")
+
+    with pytest.raises(TDengineError, match="Vnode is offline"):
+        run(probe, clock)
+    assert clock.slept == []
+
+
+def test_a_transient_answer_until_the_deadline_or_the_stall_raises_with_it():
+    def probe(_t: float) -> str:
+        raise VNODE_CLOSED
+
+    with pytest.raises(WaitTimedOut) as err:
+        run(probe, Clock(), seconds=3.0)
+    assert str(err.value) == (
+        "the wait: TDengine kept answering 0x0503 (Vnode is closed or removed) until the deadline, "
+        "3s (readyTimeoutSeconds)"
+    )
+    assert err.value.__cause__ is VNODE_CLOSED and "0x0503" in err.value.observed
+    with pytest.raises(WaitTimedOut, match="stalled: TDengine kept answering 0x0503"):
+        run(probe, Clock(), stall=Stall(2.0, "stallTimeoutSeconds", "no vnode moved"))
