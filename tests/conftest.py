@@ -1,5 +1,6 @@
-"""Shared pytest hooks: lines that tests want printed in the terminal summary (e.g. property-test counts), and
-the end-to-end tier (tests/e2e), which runs only with `--e2e` (README, "Tests")."""
+"""Shared pytest hooks: lines that tests want printed in the terminal summary (e.g. property-test counts), the
+end-to-end tier (tests/e2e), which runs only with `--e2e` (README, "Tests"), and the differential test against a
+real TDengine build (tests/real), which runs only with `--real` (docs/testing.md)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 E2E = Path(__file__).resolve().parent / "e2e"
+REAL = Path(__file__).resolve().parent / "real"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -16,11 +18,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="also collect tests/e2e: the real Pulumi CLI and Kubernetes control plane (scripts/e2e-tools first)",
     )
+    parser.addoption(
+        "--real",
+        action="store_true",
+        help="also collect tests/real: the simulator against a real TDengine 3.3.7.5 cluster (as root)",
+    )
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    if not config.getoption("--e2e") and (collection_path == E2E or E2E in collection_path.parents):
-        return True
+    for folder, option in ((E2E, "--e2e"), (REAL, "--real")):
+        if not config.getoption(option) and (collection_path == folder or folder in collection_path.parents):
+            return True
     return None
 
 

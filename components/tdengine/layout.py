@@ -4,11 +4,12 @@
 A vgroup that is moving has one member more than its replica: the new one, in the last slot (TDengine adds it
 at index `replica`, `mndAddVnodeToVgroup` / `mndAddIncVgroupReplicaToTrans`), until it replaces the old one.
 
-`ins_disk_usage` (TDengine 3.3.5+, one row per vgroup, sizes in KB) is not in the reference: its columns are
-TDengine's documentation's (`docs/en/14-reference/03-taos-sql/50-meta.md`): db_name, vgroup_id, wal_size, data1,
-data2, data3 (the data files on each storage tier), cache_rdb, table_meta, ss (shared storage), raw_data (an
-estimate of the uncompressed size). What a move copies is taken as the vnode's local files: wal, the three
-data tiers, the last/last_row cache and the metadata (not `ss`, which stays on shared storage, nor `raw_data`).
+`ins_disk_usage` (TDengine 3.3.5+, one row per vgroup, sizes in KB) is not in the reference: its columns, as the
+real 3.3.7.5 answers them (tests/real/, the differential test): db_name, vgroup_id, wal (`wal_size` in TDengine's
+documentation, `docs/en/14-reference/03-taos-sql/50-meta.md`, so both are read), data1, data2, data3 (the data
+files on each storage tier), cache_rdb, table_meta, ss (shared storage), raw_data (an estimate of the
+uncompressed size). What a move copies is taken as the vnode's local files: wal, the three data tiers, the
+last/last_row cache and the metadata (not `ss`, which stays on shared storage, nor `raw_data`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from components.tdengine.rows import Vgroup
 
 LOCAL_FILES = ("wal_size", "wal", "data1", "data2", "data3", "cache_rdb", "table_meta")
-"""The columns summed as a vnode's size (`wal` is the WAL column's name in some 3.3 builds)."""
+"""The columns summed as a vnode's size (`wal` in 3.3.7.5, `wal_size` in TDengine's documentation)."""
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ CLUSTER_ALIVE = "show cluster alive"
 
 def disk_usage(database: str) -> str:
     """`information_schema.ins_disk_usage` (TDengine 3.3.5+): a database's disk use per vgroup, in KB. Queried per
-    database, as TDengine's documentation does; all columns, since their names vary by version (`wal_size`)."""
+    database, as TDengine's documentation does; all columns, since their names vary by version (`wal`, `wal_size`)."""
     return f"select * from information_schema.ins_disk_usage where db_name = '{database}'"
 
 

@@ -7,7 +7,8 @@ TDengine's placement score puts them (placement.py: it reproduces every placemen
 fixed part plus a copy of the vgroup's `size_kb` (moves.py). Where it departs, and why:
 - a move adds the new member then removes the old one; the copies of one transaction share one bandwidth
   (`copy_kb_per_second`), a model: the transcripts moved near-empty vnodes only;
-- `information_schema.ins_disk_usage` comes from TDengine's documentation (3.3.5+), not from a transcript; a
+- `information_schema.ins_disk_usage`'s columns are the real 3.3.7.5's (the differential test, tests/real/, which
+  measures the simulator against the real server and lists the differences it keeps, `tests/real/known.py`); a
   vgroup's disk use is set by the test (`SimCluster.set_size`), writes do not grow it;
 - `alter dnode <id> 'supportVnodes'` answers 281 as the community build does; `enterprise=True` lets it set
   a dnode's room (a benchmark uses that to measure the single-move minimum);

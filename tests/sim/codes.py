@@ -15,6 +15,7 @@ NO_ENOUGH_DNODES = 820
 USER_NOT_EXIST = 848
 AUTH_FAILURE = 855
 DB_ALREADY_EXIST = 897
+DB_OPTION_INVALID = 898
 DB_NOT_EXIST = 904
 MNODE_ALREADY_EXIST = 928
 MNODE_NOT_EXIST = 929
@@ -58,6 +59,7 @@ MESSAGES: dict[int, str] = {
     USER_NOT_EXIST: "User not exist",
     AUTH_FAILURE: "Authentication failure",
     DB_ALREADY_EXIST: "Database already exists",
+    DB_OPTION_INVALID: "Invalid database options",
     DB_NOT_EXIST: "Database not exist",
     MNODE_ALREADY_EXIST: "Mnode already exists",
     MNODE_NOT_EXIST: "Mnode not there",

@@ -24,9 +24,13 @@ def check_auth(c: Cluster, user: str, password: str) -> None:
 
 
 def create_dnode(c: Cluster, endpoint: str) -> int:
-    """CREATE DNODE: a new id (max ever + 1), row offline/'status not received' until first status."""
+    """CREATE DNODE: a new id (max ever + 1), row offline/'status not received' until first status. An endpoint
+    without a port gets the client's serverPort (the real server creates 'nohost' as 'nohost:6030')."""
     fqdn, sep, port = endpoint.rpartition(":")
-    if not sep or not fqdn:
+    if not sep:
+        fqdn, port = endpoint, str(c.cfg.server_port)
+        endpoint = f"{fqdn}:{port}"
+    if not fqdn:
         raise SqlError(codes.INVALID_ENDPOINT)
     if not port.isdigit() or not 0 < int(port) < 65535:
         raise SqlError(codes.INVALID_PORT)
@@ -115,8 +119,8 @@ def drop_mnode(c: Cluster, dnode_id: int) -> None:
 def create_database(c: Cluster, name: str, replica: int = 1, vgroups: int = 2, if_not_exists: bool = False) -> None:
     """CREATE DATABASE: each vgroup's vnodes where TDengine's placement score puts them (`placement.py`);
     820 if too few online dnodes, 954 if a dnode it picks is full."""
-    if replica not in (1, 3):
-        raise SqlError(codes.SYNTAX_ERROR, f"Invalid option replica: {replica}, only 1, 3 allowed")
+    if replica not in (1, 3):  # the community build: 2 needs the enterprise arbitrator (real: 898)
+        raise SqlError(codes.DB_OPTION_INVALID)
     if not 1 <= vgroups <= 1024:
         raise SqlError(codes.SYNTAX_ERROR, f"Invalid option vgroups: {vgroups} valid range: [1, 1024]")
     with c.lock:

@@ -34,11 +34,8 @@ def drop_dnode(c: Cluster, dnode_id: int | None, force: bool = False, unsafe: bo
         if online and force:
             raise SqlError(codes.ONLY_WHEN_OFFLINE)
         mine = [vg for _, vg in sorted(c.vgroups.items()) if d.id in vg.members or vg.learner == d.id]
-        if not online and not force:
-            if mine:
-                raise SqlError(codes.VNODE_OFFLINE)
-            if has_mnode:
-                raise SqlError(codes.DNODE_OFFLINE)
+        if not online and not force and not mine and has_mnode:
+            raise SqlError(codes.DNODE_OFFLINE)
         if force and has_mnode and len(c.mnodes) == 2:
             raise SqlError(codes.ONLY_TWO_MNODES)
         placer = c.placer(now, except_id=d.id)
@@ -48,6 +45,10 @@ def drop_dnode(c: Cluster, dnode_id: int | None, force: bool = False, unsafe: bo
                 raise SqlError(codes.SINGLE_REPLICA_UNSAFE)
             taken = {*vg.members, d.id, *([vg.learner] if vg.learner is not None else [])}
             plan.append(moves.plan(c, vg, d.id, placer.replacement(taken)))
+        if not force and mine and (not online or any(vg.learner == d.id for vg in mine)):
+            # after the placement (3 dnodes, replica 3, one offline: 820), before the conflict (the target of a
+            # move in flight: 1345, not 979); both seen by the differential test (tests/real/)
+            raise SqlError(codes.VNODE_OFFLINE)
         if c.global_trans_running():
             raise SqlError(codes.TRANS_CONFLICT)
         t = Trans(c.new_trans_id(), "drop-dnode", now, now)
