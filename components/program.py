@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi.runtime import config as runtime_config
 
-from components.args import ClusterArgs
+from components.args import ClusterArgs, ConfigError
 from components.cluster import TDengineCluster
 
 
@@ -37,5 +38,19 @@ def deploy(args: ClusterArgs) -> TDengineCluster:
     return cluster
 
 
+def stack_keys(project: str | None = None) -> list[str]:
+    """Every key the stack's config sets in this project's namespace (`tdengine:<key>`), read and unread alike."""
+    prefix = f"{project or pulumi.get_project()}:"
+    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return sorted(k[len(prefix) :] for k in everything if k.startswith(prefix))
+
+
 def main() -> TDengineCluster:
-    return deploy(ClusterArgs.from_config(pulumi.Config().get))
+    """The settings, then the cluster. Invalid settings (an unknown key included) end the program with their
+    message alone: `RunError` is how a Pulumi program fails without a traceback (the CLI and the Automation
+    API print it as one error); a traceback is left to bugs."""
+    try:
+        args = ClusterArgs.from_config(pulumi.Config().get, stack_keys())
+    except ConfigError as err:
+        raise pulumi.RunError(str(err)) from None
+    return deploy(args)

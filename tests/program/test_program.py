@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 
+import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from components.args import ConfigError
 from tests.harness import GENERATED_PASSWORD, run_program, stack_config
 
 COMPONENT = "tdengine:index:Cluster"
@@ -163,12 +163,31 @@ def test_bad_config_fails_with_one_clear_error():
         "tdengine:storageSize": "5GB",
         "tdengine:image": "x:latest",
     }
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(pulumi.RunError) as err:  # the CLI prints a RunError's message alone, no traceback
         run_program(config)
     text = str(err.value)
+    assert text.startswith("invalid TDengine cluster configuration:") and "Traceback" not in text
     assert "replicas: 0 is invalid" in text
     assert "storageSize: '5GB' is invalid" in text
     assert "image: 'x:latest' is invalid" in text
+
+
+@pytest.mark.parametrize(
+    ("key", "closest"), [("storgeSize", "storageSize"), ("replica", "replicas"), ("rootpassword", "rootPassword")]
+)
+def test_a_key_the_program_does_not_read_is_refused_naming_the_closest(key, closest):
+    """A typo under plain `pulumi preview`/`up` would leave its setting at the default and change nothing
+    visible ("13 unchanged"): the program refuses it, with the key it most likely meant, before any resource."""
+    run = None
+    with pytest.raises(pulumi.RunError) as err:
+        run = run_program({**stack_config("dev"), f"tdengine:{key}": "10Gi"})
+    assert f"{key}: unknown setting; did you mean {closest}? Fix: `pulumi config rm {key}`" in str(err.value)
+    assert run is None
+
+
+def test_keys_of_other_namespaces_are_not_the_programs_to_refuse():
+    run = run_program({**stack_config("dev"), "kubernetes:context": "prod", "other:storgeSize": "1"})
+    assert run.monitor.of_type("kubernetes:apps/v1:StatefulSet")
 
 
 def test_membership_resources_bracket_the_statefulset(dev):
