@@ -34,9 +34,8 @@ def preflight(opts: argparse.Namespace, rt: Runtime, *, kube: bool, replicas: in
         problems.append(
             (
                 USAGE,
-                f"no stack file {path.name} in {project_dir} (stacks: {stacks}). Fix: create it, e.g. copy "
-                f"Pulumi.dev.yaml and set namespace/replicas, or `pulumi stack init {opts.stack}` and "
-                "`pulumi config set`",
+                f"no stack file {path.name} in {project_dir} (stacks: {stacks}). Fix: `python -m components init "
+                f"--stack {opts.stack}` (dev's settings, without its encryption salt), then set namespace/replicas",
             )
         )
     else:
