@@ -170,7 +170,7 @@ def open_stack(target: StackTarget, inline: Callable[[], None] | None, opts: aut
 
 def inline_program() -> None:
     """The inline program: exactly what `__main__.py` runs, reading the stack config we set."""
-    program.main()
+    program.main(inline=True)
 
 
 class ClusterStack:

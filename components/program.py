@@ -45,12 +45,22 @@ def stack_keys(project: str | None = None) -> list[str]:
     return sorted(k[len(prefix) :] for k in everything if k.startswith(prefix))
 
 
-def main() -> TDengineCluster:
+REPORTED_EXIT = 32
+"""The exit code by which the Python runner (pulumi-language-python-exec) tells the CLI that the program has
+reported its error itself: the CLI adds nothing (after a `RunError`, exit code 1, it adds "Program exited with
+non-zero exit code: 1")."""
+
+
+def main(inline: bool = False) -> TDengineCluster:
     """The settings, then the cluster. Invalid settings (an unknown key included) end the program with their
-    message alone: `RunError` is how a Pulumi program fails without a traceback (the CLI and the Automation
-    API print it as one error); a traceback is left to bugs."""
+    message alone, never a traceback (left to bugs): logged as the run's one error, then exit code 32 under the
+    CLI; a `RunError` in an Automation API inline program, whose host runs in the embedder's process and prints
+    a RunError's message alone."""
     try:
         args = ClusterArgs.from_config(pulumi.Config().get, stack_keys())
     except ConfigError as err:
-        raise pulumi.RunError(str(err)) from None
+        if inline:
+            raise pulumi.RunError(str(err)) from None
+        pulumi.log.error(str(err))
+        raise SystemExit(REPORTED_EXIT) from None
     return deploy(args)
