@@ -457,3 +457,13 @@ def test_verify_failover_is_refused_on_two_dnodes_with_exit_2(tmp_path):
     assert result["exitCode"] == USAGE and result["rows"] is None  # refused before anything was written
     assert result["problems"][0].startswith("failover refused: the cluster has 2 dnode(s)")
     assert "Fix: scale to 3 or more dnodes" in result["problems"][0]
+
+
+def test_a_passphrase_stack_without_its_passphrase_is_refused_before_the_cli_runs(tmp_path):
+    """Without it, the CLI failed minutes later with a raw "outputs of stack 'dev' failed: ... passphrase"."""
+    run = Run(tmp_path)
+    stack_file = run.project / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text() + "encryptionsalt: v1:c2FsdA==:v1:bm9uY2U=:Y2lwaGVy\n")
+    assert run("preview", "--stack", "dev") == MISSING
+    assert "PULUMI_CONFIG_PASSPHRASE" in run.err and run.factory.opened == []
+    assert Run(tmp_path, PULUMI_CONFIG_PASSPHRASE="")("preview", "--stack", "dev") == OK
