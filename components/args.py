@@ -9,11 +9,11 @@ allowed; secret values are never echoed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from components.settings import QUANTITY_KEYS, SECRET_SETTINGS, SETTINGS, Setting
+from components.settings import QUANTITY_KEYS, SECRET_SETTINGS, SETTINGS, Setting, unknown_key_problem
 from components.tdengine.naming import Naming
 from components.validators import DEFAULT_IMAGE
 
@@ -87,7 +87,7 @@ class ClusterArgs:
         """Build from camelCase keys (stack config, a dict); strings are parsed as stack config does."""
         problems: list[str] = []
         unknown = sorted(set(values) - set(_BY_KEY))
-        problems += [f"{k}: unknown setting (known: {', '.join(sorted(_BY_KEY))})" for k in unknown]
+        problems += [unknown_key_problem(k) for k in unknown]
         kwargs: dict[str, Any] = {}
         for key, raw in values.items():
             setting = _BY_KEY.get(key)
@@ -111,9 +111,12 @@ class ClusterArgs:
         return values if isinstance(values, ClusterArgs) else cls.from_mapping(values)
 
     @classmethod
-    def from_config(cls, get: Callable[[str], str | None]) -> ClusterArgs:
-        """Build from a stack config getter such as `pulumi.Config().get` (values arrive as strings)."""
-        return cls.from_mapping({s.key: v for s in SETTINGS + SECRET_SETTINGS if (v := get(s.key)) is not None})
+    def from_config(cls, get: Callable[[str], str | None], keys: Iterable[str] = ()) -> ClusterArgs:
+        """Build from a stack config getter such as `pulumi.Config().get` (values arrive as strings); `keys`, every
+        key the stack sets in this project's namespace, so that one the program does not read is refused."""
+        values: dict[str, Any] = {k: "" for k in keys if k not in _BY_KEY}
+        values |= {s.key: v for s in SETTINGS + SECRET_SETTINGS if (v := get(s.key)) is not None}
+        return cls.from_mapping(values)
 
     @property
     def naming(self) -> Naming:

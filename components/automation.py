@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pulumi import automation as auto
 
-from components import program
+from components import program, stack_file
 from components.args import ClusterArgs
 from components.events import Progress, command_cause, heartbeat
 from components.stack_config import config_values, stale_keys
@@ -170,7 +170,7 @@ def open_stack(target: StackTarget, inline: Callable[[], None] | None, opts: aut
 
 def inline_program() -> None:
     """The inline program: exactly what `__main__.py` runs, reading the stack config we set."""
-    program.main()
+    program.main(inline=True)
 
 
 class ClusterStack:
@@ -201,12 +201,18 @@ class ClusterStack:
         if inline is not None and args is None:
             raise ValueError("an inline stack needs its settings: pass args (a ClusterArgs or a dict of config keys)")
         parsed = ClusterArgs.of(args) if args is not None else None  # bad input fails here, before any CLI call
+        path = target.project_dir / f"Pulumi.{target.stack}.yaml" if target.project_dir is not None else None
+        before = path.read_text() if path is not None and path.is_file() else None
         try:
             stack = factory(target, inline, workspace_options(target, inline is not None))
         except FileNotFoundError as err:  # a factory that did not check for the CLI itself
             raise PulumiCliMissing("open", target.stack, f"the Pulumi CLI was not found ({err})", INSTALL_HINT) from err
         except auto.CommandError as err:
             raise AutomationError("open", target.stack, command_cause(err, [])) from err
+        if path is not None and before is not None and path.is_file():  # a new stack: the CLI added its salt
+            kept = stack_file.restore(before, path.read_text())
+            if kept is not None:
+                path.write_text(kept)
         opened = cls(target, stack, on_output)
         if parsed is not None:
             opened.set_config(parsed)
@@ -224,6 +230,12 @@ class ClusterStack:
         self._call("config", lambda: self.stack.set_all_config(desired, path=True))
 
     def set_replicas(self, replicas: int) -> None:
+        """In a project directory, in its stack file as a YAML integer (the CLI would write every value of the
+        file back as a string); for an inline program, in the stack's config."""
+        path = self.target.project_dir / f"Pulumi.{self.target.stack}.yaml" if self.target.project_dir else None
+        if path is not None and path.is_file():
+            path.write_text(stack_file.set_value(path.read_text(), PROJECT_NAME, "replicas", replicas))
+            return
         self._call("config", lambda: self.stack.set_all_config({"replicas": auto.ConfigValue(str(replicas))}))
 
     def config_value(self, key: str) -> str | None:

@@ -23,16 +23,21 @@ Manifest = dict[str, Any]
 
 
 def labels(args: ClusterArgs) -> dict[str, str]:
-    """Common labels: the seed's `app: tdengine`, the recommended app.kubernetes.io set, user labels."""
-    tag = args.image.rsplit("@", 1)[0].rsplit(":", 1)[-1]
+    """Common labels of every object: the seed's `app: tdengine`, the recommended app.kubernetes.io set, user
+    labels. Not the version: on every object it made an image change preview as an update of all of them."""
     return {
         **args.labels,
         **args.labels_selector,
         "app.kubernetes.io/component": "database",
         "app.kubernetes.io/part-of": "tdengine",
         "app.kubernetes.io/managed-by": "pulumi",
-        "app.kubernetes.io/version": tag,
     }
+
+
+def versioned_labels(args: ClusterArgs) -> dict[str, str]:
+    """The labels of what runs the image, the StatefulSet and its pods: the common ones and
+    `app.kubernetes.io/version`, the image's tag."""
+    return {**labels(args), "app.kubernetes.io/version": args.image.rsplit("@", 1)[0].rsplit(":", 1)[-1]}
 
 
 def _metadata(args: ClusterArgs, name: str, namespaced: bool = True) -> dict[str, Any]:
@@ -235,10 +240,11 @@ def statefulset(args: ClusterArgs) -> Manifest:
     }
     template_meta: dict[str, Any] = {
         "name": args.cluster_name,
-        "labels": labels(args),
+        "labels": versioned_labels(args),
         "annotations": {**args.annotations, **checksums},
     }
     metadata = _metadata(args, args.cluster_name)
+    metadata["labels"] = versioned_labels(args)
     metadata["annotations"] = {**metadata.get("annotations", {}), **STATEFULSET_ANNOTATIONS}
     return {
         "apiVersion": "apps/v1",

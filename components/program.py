@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi.runtime import config as runtime_config
 
-from components.args import ClusterArgs
+from components.args import ClusterArgs, ConfigError
 from components.cluster import TDengineCluster
 
 
@@ -37,5 +38,29 @@ def deploy(args: ClusterArgs) -> TDengineCluster:
     return cluster
 
 
-def main() -> TDengineCluster:
-    return deploy(ClusterArgs.from_config(pulumi.Config().get))
+def stack_keys(project: str | None = None) -> list[str]:
+    """Every key the stack's config sets in this project's namespace (`tdengine:<key>`), read and unread alike."""
+    prefix = f"{project or pulumi.get_project()}:"
+    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return sorted(k[len(prefix) :] for k in everything if k.startswith(prefix))
+
+
+REPORTED_EXIT = 32
+"""The exit code by which the Python runner (pulumi-language-python-exec) tells the CLI that the program has
+reported its error itself: the CLI adds nothing (after a `RunError`, exit code 1, it adds "Program exited with
+non-zero exit code: 1")."""
+
+
+def main(inline: bool = False) -> TDengineCluster:
+    """The settings, then the cluster. Invalid settings (an unknown key included) end the program with their
+    message alone, never a traceback (left to bugs): logged as the run's one error, then exit code 32 under the
+    CLI; a `RunError` in an Automation API inline program, whose host runs in the embedder's process and prints
+    a RunError's message alone."""
+    try:
+        args = ClusterArgs.from_config(pulumi.Config().get, stack_keys())
+    except ConfigError as err:
+        if inline:
+            raise pulumi.RunError(str(err)) from None
+        pulumi.log.error(str(err))
+        raise SystemExit(REPORTED_EXIT) from None
+    return deploy(args)

@@ -9,6 +9,7 @@ problem, naming the key, the bad value and what is allowed. Secret values are ne
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -246,3 +247,19 @@ _BY_KEY = {s.key: s for s in SETTINGS + SECRET_SETTINGS}
 
 def setting(key: str) -> Setting:
     return _BY_KEY[key]
+
+
+def unknown_key_problem(key: str) -> str:
+    """The problem with a config key this program does not read (most often a typo, which would otherwise be
+    ignored and leave its setting at the default): the closest known key, and the fix."""
+    known = [s.key for s in SETTINGS + SECRET_SETTINGS]
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6) or difflib.get_close_matches(
+        key.lower(), [k.lower() for k in known], n=1, cutoff=0.6
+    )
+    if close:
+        closest = next(k for k in known if k.lower() == close[0].lower())
+        return f"{key}: unknown setting; did you mean {closest}? Fix: `pulumi config rm {key}`, then set {closest}"
+    return (
+        f"{key}: unknown setting (the settings are Pulumi.yaml's config, plus the secrets rootPassword and "
+        f"kubeconfig). Fix: `pulumi config rm {key}`"
+    )

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks, rpc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,10 +92,29 @@ class ProgramRun:
     """Export values after resolution (secrets unwrapped)."""
 
 
+SEED_STACK: dict[str, Any] = {
+    f"{PROJECT}:namespace": "tdengine-test",
+    f"{PROJECT}:clusterName": "tdengine",
+    f"{PROJECT}:serviceName": "taosd",
+    f"{PROJECT}:replicas": 3,
+    f"{PROJECT}:storageClass": "standard",
+    f"{PROJECT}:storageSize": "5Gi",
+    f"{PROJECT}:timezone": "Asia/Shanghai",
+}
+"""The seed's cluster: the config of the committed Pulumi.dev.yaml (tests/program/test_args.py holds the two
+together). The tests use this, never the working tree's file, which the README's own steps tell a user to
+change."""
+
+
+def seed_settings() -> dict[str, Any]:
+    """The seed's settings by key (`replicas`, not `tdengine:replicas`), as a stack file holds them."""
+    return {k.removeprefix(f"{PROJECT}:"): v for k, v in SEED_STACK.items()}
+
+
 def stack_config(stack: str = "dev") -> dict[str, str]:
-    """Pulumi.<stack>.yaml's config, values as the engine hands them to the program (strings)."""
-    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    """The seed stack's config, values as the engine hands them to the program (strings). Only `dev` exists."""
+    assert stack == "dev", f"no seed config for stack {stack!r}"
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in SEED_STACK.items()}
 
 
 def run_program(

@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from components import live, manifests
+from components import live, manifests, stack_file
 from components.args import ClusterArgs, ConfigError
 from components.automation import AutomationError, ClusterStack, StackTarget
 from components.cli.output import confirm, error, finish, format_topology, say
@@ -81,6 +81,36 @@ def _render(opts: argparse.Namespace, rt: Runtime) -> int:
         print(path, file=rt.stdout)
     secret = manifests.secret_name(args)
     print(f"note: the Secret {secret} is not rendered; {paths[-1]} says how to create it", file=rt.stderr)
+    return OK
+
+
+@command("init")
+def _init(opts: argparse.Namespace, rt: Runtime) -> int:
+    source = opts.project_dir / f"Pulumi.{opts.source}.yaml"
+    target = opts.project_dir / f"Pulumi.{opts.stack}.yaml"
+    if target.exists():
+        error(rt, f"{target.name} exists already. Fix: choose another --stack, or edit that file")
+        return USAGE
+    if not source.is_file():
+        stacks = ", ".join(list_stacks(opts.project_dir)) or "none"
+        error(rt, f"no stack file {source.name} to start from (stacks: {stacks}). Fix: --from one of them")
+        return USAGE
+    text, left_out = stack_file.new_stack(source.read_text(), source.name, opts.stack)
+    target.write_text(text)
+    say(
+        rt,
+        opts,
+        f"wrote {target.name} with the settings of {source.name}; next: `python -m components preview "
+        f"--stack {opts.stack}` (set namespace first if both stacks deploy to one cluster)",
+    )
+    for key in left_out:
+        name = key.split(":", 1)[-1]
+        say(
+            rt,
+            opts,
+            f"not copied (encrypted for {opts.source}): {name}. Set it: `pulumi config set --secret {name} "
+            f"... --stack {opts.stack}`",
+        )
     return OK
 
 

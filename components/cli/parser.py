@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m components scale 5 --stack dev      add two dnodes\n"
             "  python -m components scale 3 --stack dev      drain and remove them again (asks first)\n"
             "  python -m components verify --stack dev       the seed's cluster checks, as code\n"
-            "  python -m components render --stack dev --out manifests/\n\n"
+            "  python -m components render --stack dev --out manifests/\n"
+            "  python -m components init --stack prod        a new stack file from dev's settings\n\n"
             f"exit codes:\n{codes}\n\n"
             "The state backend and secrets come from the usual Pulumi environment: PULUMI_BACKEND_URL or\n"
             "`pulumi login`, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE (never pass secrets as flags)."
@@ -134,6 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
     render_cmd.add_argument(
         "--out", type=Path, metavar="DIR", help=f"write one file per object and {NOTES_FILE} there (default: stdout)"
     )
+    init = commands.add_parser(
+        "init",
+        help="start a new stack file from another's settings (no secrets, no encryption salt)",
+        description=(
+            "Write Pulumi.NAME.yaml with the settings of Pulumi.FROM.yaml, offline. The source's encryptionsalt\n"
+            "and encrypted values are left out: they belong to its passphrase, and a copy that keeps them fails\n"
+            "with 'incorrect passphrase'. The new stack gets its own salt on its first preview."
+        ),
+    )
+    init.add_argument("--stack", required=True, metavar="NAME", help="the new stack (Pulumi.NAME.yaml)")
+    init.add_argument("--from", dest="source", default="dev", metavar="FROM", help="the stack to copy (default: dev)")
+    init.add_argument("--project-dir", type=Path, default=PROJECT_ROOT, metavar="DIR", help=argparse.SUPPRESS)
     return parser
 
 

@@ -34,9 +34,8 @@ def preflight(opts: argparse.Namespace, rt: Runtime, *, kube: bool, replicas: in
         problems.append(
             (
                 USAGE,
-                f"no stack file {path.name} in {project_dir} (stacks: {stacks}). Fix: create it, e.g. copy "
-                f"Pulumi.dev.yaml and set namespace/replicas, or `pulumi stack init {opts.stack}` and "
-                "`pulumi config set`",
+                f"no stack file {path.name} in {project_dir} (stacks: {stacks}). Fix: `python -m components init "
+                f"--stack {opts.stack}` (dev's settings, without its encryption salt), then set namespace/replicas",
             )
         )
     else:
@@ -52,6 +51,8 @@ def preflight(opts: argparse.Namespace, rt: Runtime, *, kube: bool, replicas: in
             except ConfigError as err:
                 problems.append((USAGE, f"{path.name}: {err}"))
         in_stack = f"{PROJECT_NAME}:kubeconfig" in config
+        if problem := passphrase_problem(opts.stack, path, rt.env):
+            problems.append((MISSING, problem))
         raw_context = values.get("kubeContext", "")
         kube_context = args.kube_context if args else raw_context if isinstance(raw_context, str) else ""
         if args is not None and replicas is not None:
@@ -141,3 +142,21 @@ def kube_access_problem(
             f"Fix: `kubectl config use-context NAME`, or `pulumi config set kubeContext NAME --stack {stack}`"
         )
     return None
+
+
+def passphrase_problem(stack: str, path: Path, env: Mapping[str, str]) -> str | None:
+    """A passphrase stack (its file holds an `encryptionsalt`) needs PULUMI_CONFIG_PASSPHRASE(_FILE): without it
+    the CLI fails minutes later with a raw 'outputs of stack ... failed: ... passphrase' instead."""
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None  # reported with the settings
+    if not isinstance(doc, dict) or "encryptionsalt" not in doc:
+        return None
+    if "PULUMI_CONFIG_PASSPHRASE" in env or "PULUMI_CONFIG_PASSPHRASE_FILE" in env:
+        return None
+    return (
+        f"stack {stack} encrypts its secrets with a passphrase (encryptionsalt in {path.name}) and neither "
+        "PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set. Fix: export PULUMI_CONFIG_PASSPHRASE "
+        f"with the passphrase stack {stack} was created with"
+    )

@@ -26,7 +26,7 @@ import pulumi
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from components.membership import retained
+from components.membership import host, retained
 from components.membership.plan import preflight_size
 from components.membership.props import IDENTITY_INPUTS, SECRET_INPUTS, MembershipProps
 from components.tdengine.errors import ClusterError
@@ -46,6 +46,8 @@ NEVER_OUTPUT = ("kubeconfig",)
 """Secret inputs never returned (`delete` gets the stack's kubeconfig through `configure` instead); the other,
 rootPassword, stays in outputs under its own key: the old password, for rotating it on update."""
 COMPUTED = ("drained", "topology", "kubeconfigSet")
+
+host.install()  # in the provider host: a refusal is reported as its one line, not a traceback
 
 
 def kube_for(props: MembershipProps) -> PodOps:

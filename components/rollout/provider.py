@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
+from components.membership import host
 from components.membership.props import MembershipProps
 from components.rollout import glue
 from components.rollout.classify import Kind, Plan, classify
@@ -32,6 +33,8 @@ from components.tdengine.errors import ClusterError
 from components.tdengine.wait import Deadline, stderr_progress
 
 CHANGE_COMPUTED = ("storageClassExpands", "kubeconfigSet", "applied")
+
+host.install()  # in the provider host: a refusal is reported as its one line, not a traceback
 
 
 def plan_of(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Plan | None:

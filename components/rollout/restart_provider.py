@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
+from components.membership import host
 from components.membership.props import SECRET_INPUTS, MembershipProps
 from components.rollout import glue, versions
 from components.rollout.classify import image_change
@@ -23,6 +24,8 @@ from components.tdengine.wait import Deadline
 
 ROLL_KEYS = ("templateHash", "generation", "image", "allowFullRestart", "members", "rootPassword")
 """The inputs whose change makes RollingRestart run (the StatefulSet's spec, the pods, the password it logs in with)."""
+
+host.install()  # in the provider host: a refusal is reported as its one line, not a traceback
 
 
 def restart_mode(old_image: str, new_image: str, allow_full: bool) -> bool:

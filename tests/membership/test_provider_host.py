@@ -493,12 +493,31 @@ def test_wrong_password_is_an_unknown_status_naming_the_auth_failure(host, clust
     assert err.code() == grpc.StatusCode.UNKNOWN
     details = err.details()
     assert "Authentication failure" in details
-    assert "TDengineError" in details
+    assert details.startswith("TDengine error") and "Traceback" not in details  # raised on purpose: one message
     for secret in (WRONG_PASSWORD, PASSWORD, TOKEN):
         assert secret not in details
         assert secret not in host.stderr_text()
     assert cluster.sim.mutations() == []  # refused at the first read: nothing was changed
     assert len(cluster.sim.mnodes()) == 1
+
+
+def test_a_refusal_is_its_message_alone_and_a_bug_keeps_its_traceback(cluster):
+    """The engine prints the gRPC details whole: a refusal (raised on purpose) must be its one line naming the
+    reason and the fix, not the host's traceback with that line at the bottom; anything else is a bug, whose
+    traceback is what its report needs."""
+    with ProviderHost({}) as fresh:  # a new host: the first call is the one that loads the provider module
+        with pytest.raises(grpc.RpcError) as refused:
+            fresh.create(DECOMMISSION, "d", cluster.props(DECOMMISSION, replicas=2))
+        with pytest.raises(grpc.RpcError) as bug:
+            fresh.create(DECOMMISSION, "d", cluster.props(DECOMMISSION, members=5))
+    details = refused.value.details()
+    assert details == (
+        "create refused: the target of 2 dnodes leaves fewer than 3 mnodes, so losing one more dnode stops the "
+        "cluster. Nothing was changed. Fix: keep replicas >= 3, or set allowFewerThanThreeDnodes: true to "
+        "acknowledge it"
+    )
+    assert bug.value.details().startswith("Traceback (most recent call last):")
+    assert cluster.sim.mutations() == []
 
 
 def test_outputs_round_trip_as_json():

@@ -28,7 +28,6 @@ from components.automation import (
     host_environment,
 )
 from components.membership.provider import DnodeDecommissionProvider
-from components.render import stack_values
 from components.stack_config import config_values
 from tests.fake_pulumi import (
     DECOMMISSION_URN,
@@ -40,7 +39,7 @@ from tests.fake_pulumi import (
     outputs_event,
     pre_event,
 )
-from tests.harness import run_program, stack_config
+from tests.harness import run_program, seed_settings, stack_config
 from tests.host import ProviderHost, provider_blob
 
 PASSWORD = "Emb3dded-Pass.word"
@@ -184,7 +183,7 @@ def _resources(run) -> list[tuple[str, str, str, str]]:
 def test_inline_program_declares_what_main_py_declares_for_the_dev_stack():
     """The dev stack's file through the CLI path versus the same settings set by the embedding API."""
     fake = FakeStack("dev")
-    ClusterStack.open(StackTarget("dev"), ClusterArgs.from_mapping(stack_values("dev")), factory=FakeFactory(fake))
+    ClusterStack.open(StackTarget("dev"), ClusterArgs.from_mapping(seed_settings()), factory=FakeFactory(fake))
     config, secret_keys = fake.engine_config()
     inline = run_program(config, tuple(secret_keys), program=automation.inline_program)
     cli = run_program(stack_config("dev"))

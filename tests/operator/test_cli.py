@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from pulumi import automation as auto
 
 from components.automation import PROJECT_ROOT, open_stack
@@ -23,13 +24,14 @@ from components.cli import runtime
 from components.cli.app import main
 from components.cli.runtime import DECLINED, FAILED, MISSING, OK, USAGE, Runtime
 from tests.fake_pulumi import FakeFactory, FakeStack, Script, command_error, error_event
+from tests.harness import SEED_STACK
 from tests.sim import SimCluster
 from tests.verify.test_verify_sim import PW as VERIFY_PW
 from tests.verify.test_verify_sim import healthy
 
 PASSWORD = "Cl1-R00t.pw-9e2d"
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-COMMAND_NAMES = ("preview", "up", "scale", "status", "verify", "destroy", "render", "stacks")
+COMMAND_NAMES = ("preview", "up", "scale", "status", "verify", "destroy", "render", "stacks", "init")
 
 
 class Terminal(io.StringIO):
@@ -84,8 +86,20 @@ class Run:
             heartbeat_seconds=0,
         )
 
+        self.project = tmp_path / "project"  # a copy: the working tree's Pulumi.dev.yaml is the user's
+        self.project.mkdir(exist_ok=True)
+        shutil.copy(PROJECT_ROOT / "Pulumi.yaml", self.project / "Pulumi.yaml")
+        if not (self.project / "Pulumi.dev.yaml").exists():
+            (self.project / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": SEED_STACK}))
+
     def __call__(self, *argv: str) -> int:
-        return main(list(argv), self.runtime)
+        args = list(argv)
+        if "--stack" in args and "--project-dir" not in args:
+            args += ["--project-dir", str(self.project)]
+        return main(args, self.runtime)
+
+    def replicas_in_stack_file(self) -> object:
+        return yaml.safe_load((self.project / "Pulumi.dev.yaml").read_text())["config"]["tdengine:replicas"]
 
     @property
     def out(self) -> str:
@@ -291,8 +305,7 @@ def test_scale_down_confirmed_sets_replicas_then_runs_up(tmp_path):
     stack.scripts["up"] = Script(lines=["[tdengine] drain tdengine-4: 2 vnodes left"], changes={"update": 3})
     run = Run(tmp_path, stack, stdin=Terminal("y\n"))
     assert run("scale", "3", "--stack", "dev") == OK
-    assert stack.calls.index(("set_all_config", ("replicas",), False)) < stack.calls.index(("up",))
-    assert stack.values["tdengine:replicas"] == ("3", False)
+    assert run.replicas_in_stack_file() == 3  # a YAML integer, as the user wrote it
     assert "[tdengine] drain tdengine-4: 2 vnodes left" in run.out and "up dev: 3 update" in run.out
 
 
@@ -307,7 +320,7 @@ def test_scale_up_does_not_ask(tmp_path):
     stack = FakeStack("dev", outputs=deployed(3))
     run = Run(tmp_path, stack)
     assert run("scale", "5", "--stack", "dev") == OK
-    assert stack.values["tdengine:replicas"] == ("5", False) and stack.operations() == ["up"]
+    assert run.replicas_in_stack_file() == 5 and stack.operations() == ["up"]
 
 
 def test_scale_below_three_needs_the_acknowledgement_setting(tmp_path):
@@ -444,3 +457,13 @@ def test_verify_failover_is_refused_on_two_dnodes_with_exit_2(tmp_path):
     assert result["exitCode"] == USAGE and result["rows"] is None  # refused before anything was written
     assert result["problems"][0].startswith("failover refused: the cluster has 2 dnode(s)")
     assert "Fix: scale to 3 or more dnodes" in result["problems"][0]
+
+
+def test_a_passphrase_stack_without_its_passphrase_is_refused_before_the_cli_runs(tmp_path):
+    """Without it, the CLI failed minutes later with a raw "outputs of stack 'dev' failed: ... passphrase"."""
+    run = Run(tmp_path)
+    stack_file = run.project / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text() + "encryptionsalt: v1:c2FsdA==:v1:bm9uY2U=:Y2lwaGVy\n")
+    assert run("preview", "--stack", "dev") == MISSING
+    assert "PULUMI_CONFIG_PASSPHRASE" in run.err and run.factory.opened == []
+    assert Run(tmp_path, PULUMI_CONFIG_PASSPHRASE="")("preview", "--stack", "dev") == OK

@@ -114,7 +114,8 @@ CASES: list[Case] = [
     Case("rootPassword", "abcdefgh1", "rootPassword: <secret> is not a strong password"),
     Case("rootPassword", "Has space 123", "rootPassword: <secret> is not a strong password"),
     Case("kubeconfig", " ", "kubeconfig: <secret> is empty"),
-    Case("nosuchKey", "1", "nosuchKey: unknown setting"),
+    Case("nosuchKey", "1", "nosuchKey: unknown setting (the settings are Pulumi.yaml's config"),
+    Case("storgeSize", "10Gi", "storgeSize: unknown setting; did you mean storageSize?"),
 ]
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+from typing import Any
+
 import pytest
 import yaml
 
 from components.args import ClusterArgs, ConfigError, setting_fields
 from components.settings import SECRET_SETTINGS, SETTINGS
 from components.validators import is_strong_password
-from tests.harness import ROOT
+from tests.harness import ROOT, SEED_STACK
 
 # Every setting's invalid values and their messages: tests/program/bad_input.py, tests/program/test_bad_input.py.
 
@@ -82,8 +85,18 @@ def test_pulumi_yaml_declares_every_setting_with_its_default():
     assert not {s.key for s in SECRET_SETTINGS} & set(declared)
 
 
-def test_dev_stack_is_the_seed_cluster():
-    config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+def committed_dev_stack() -> dict[str, Any]:
+    """Pulumi.dev.yaml as committed: the working tree's copy is the user's to change (the README's steps do)."""
+    shown = subprocess.run(
+        ["git", "show", "HEAD:Pulumi.dev.yaml"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return dict(yaml.safe_load(shown.stdout))
+
+
+def test_the_committed_dev_stack_is_the_seed_cluster_the_tests_use():
+    committed = committed_dev_stack()
+    assert committed["config"] == SEED_STACK and set(committed) == {"config"}  # no encryptionsalt: any passphrase
+    config = committed["config"]
     args = ClusterArgs.from_mapping({k.removeprefix("tdengine:"): v for k, v in config.items()})
     assert (args.namespace, args.replicas, args.storage_class, args.storage_size, args.timezone) == (
         "tdengine-test",
@@ -137,3 +150,15 @@ def test_the_longest_fqdn_is_checked_at_the_highest_ordinal():
     assert len(ClusterArgs(cluster_domain=domain, replicas=10).cluster_domain) == len(domain)
     with pytest.raises(ConfigError, match="has 128 characters; TDengine allows at most 127"):
         ClusterArgs(cluster_domain=domain, replicas=11)
+
+
+def test_the_tests_read_the_seed_not_the_working_trees_stack_file(tmp_path, monkeypatch):
+    """A user following the README changes Pulumi.dev.yaml (`scale 4`, `config set image ...`); the fast tier
+    must not change with it. With the working tree's file edited, the tests' config is still the seed's."""
+    import tests.harness as harness
+
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  tdengine:namespace: mine\n  tdengine:replicas: 5\n")
+    monkeypatch.setattr(harness, "ROOT", tmp_path)
+    assert harness.stack_config("dev")["tdengine:replicas"] == "3"
+    assert harness.stack_config("dev")["tdengine:namespace"] == "tdengine-test"
+    assert harness.seed_settings()["replicas"] == 3

@@ -144,3 +144,18 @@ def test_liveness_is_process_level_and_readiness_cluster_level():
     ][0]
     assert container["livenessProbe"]["tcpSocket"] == {"port": 6130}
     assert container["readinessProbe"]["exec"]["command"] == ["taos-check"]
+
+
+def test_an_image_change_changes_only_the_statefulset():
+    """A PR's preview of an image change must show the one object it changes: a version label on every object
+    made the Namespace, Secret, ConfigMap, Services and PDB `~ update` too."""
+    from components.args import ClusterArgs
+    from components.manifests import all_manifests
+
+    old = all_manifests(ClusterArgs(client_service=True, image="tdengine/tdengine:3.3.6.13"), "pw")
+    new = all_manifests(ClusterArgs(client_service=True, image="tdengine/tdengine:3.3.6.14"), "pw")
+    changed = [o["kind"] for o, n in zip(old, new, strict=True) if o != n]
+    assert changed == ["StatefulSet"]
+    sts = new[[o["kind"] for o in new].index("StatefulSet")]
+    assert sts["metadata"]["labels"]["app.kubernetes.io/version"] == "3.3.6.14"
+    assert sts["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "3.3.6.14"

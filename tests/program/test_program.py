@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 
+import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from components.args import ConfigError
 from tests.harness import GENERATED_PASSWORD, run_program, stack_config
 
 COMPONENT = "tdengine:index:Cluster"
@@ -160,19 +160,48 @@ def test_destroy_keeps_the_namespace_with_the_data_unless_delete_data_on_destroy
     assert everything.one("kubernetes:core/v1:Namespace").retain_on_delete is False
 
 
-def test_bad_config_fails_with_one_clear_error():
+def test_bad_config_fails_with_one_clear_error(caplog):
     config = {
         **stack_config("dev"),
         "tdengine:replicas": "0",
         "tdengine:storageSize": "5GB",
         "tdengine:image": "x:latest",
     }
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(SystemExit) as exit_:  # 32: the runner tells the CLI the error is reported, no traceback
         run_program(config)
-    text = str(err.value)
+    assert exit_.value.code == 32
+    [logged] = [r for r in caplog.records if r.levelname == "ERROR"]  # the engine's log: the run's one error
+    text = logged.getMessage()
+    assert text.startswith("invalid TDengine cluster configuration:") and "Traceback" not in text
     assert "replicas: 0 is invalid" in text
     assert "storageSize: '5GB' is invalid" in text
     assert "image: 'x:latest' is invalid" in text
+
+
+@pytest.mark.parametrize(
+    ("key", "closest"), [("storgeSize", "storageSize"), ("replica", "replicas"), ("rootpassword", "rootPassword")]
+)
+def test_a_key_the_program_does_not_read_is_refused_naming_the_closest(caplog, key, closest):
+    """A typo under plain `pulumi preview`/`up` would leave its setting at the default and change nothing
+    visible ("13 unchanged"): the program refuses it, with the key it most likely meant, before any resource."""
+    run = None
+    with pytest.raises(SystemExit):
+        run = run_program({**stack_config("dev"), f"tdengine:{key}": "10Gi"})
+    assert f"{key}: unknown setting; did you mean {closest}? Fix: `pulumi config rm {key}`" in caplog.text
+    assert run is None
+
+
+def test_an_inline_program_refuses_bad_settings_with_a_run_error():
+    """The Automation API's inline host runs in the embedder's process: a RunError, never an exit."""
+    from components.automation import inline_program
+
+    with pytest.raises(pulumi.RunError, match="storgeSize: unknown setting; did you mean storageSize"):
+        run_program({**stack_config("dev"), "tdengine:storgeSize": "1Gi"}, program=inline_program)
+
+
+def test_keys_of_other_namespaces_are_not_the_programs_to_refuse():
+    run = run_program({**stack_config("dev"), "kubernetes:context": "prod", "other:storgeSize": "1"})
+    assert run.monitor.of_type("kubernetes:apps/v1:StatefulSet")
 
 
 def test_membership_resources_bracket_the_statefulset(dev):

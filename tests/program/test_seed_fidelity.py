@@ -12,8 +12,7 @@ import yaml
 
 from components import manifests
 from components.args import ClusterArgs
-from components.render import stack_values
-from tests.harness import ROOT
+from tests.harness import ROOT, seed_settings
 
 SEED = ROOT.parent / "shared" / "seed" / "tdengine-on-kubernetes.zh.md"
 
@@ -64,7 +63,7 @@ def differences(seed: Any, ours: Any, path: str = "") -> dict[str, tuple[Any, An
 
 @pytest.fixture(scope="module")
 def dev_args() -> ClusterArgs:
-    return ClusterArgs.from_mapping(stack_values("dev"))
+    return ClusterArgs.from_mapping(seed_settings())
 
 
 def test_seed_has_both_documents():
