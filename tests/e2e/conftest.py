@@ -1,4 +1,5 @@
-"""Fixtures of the end-to-end tier: one local cluster (control plane, simulator, Pulumi project) per module.
+"""Fixtures of the end-to-end tier: one local cluster per module: a control plane, the real node with real TDengine
+pods (modules with `REAL = True`, `real.py`) or kwok and the simulator (`harness.py`), and a Pulumi project.
 
 A missing tool is an error, never a skip: `scripts/e2e-tools` builds them. Each module's work directory
 (logs of every process and every `pulumi` run, the file backend's state) is kept under pytest's basetemp;

@@ -22,7 +22,7 @@ from tests.sim import ops
 
 STACK = {"namespace": NAMESPACE, "storageClass": "standard", "replicas": "3"}
 CLUSTER_OPTIONS = {"migration_seconds": 0.3}
-OLD, NEW = "tdengine/tdengine:3.3.6.13", "tdengine/tdengine:3.3.6.14"
+OLD, NEW = "tdengine/tdengine:3.3.7.5", "tdengine/tdengine:3.3.7.6"
 
 
 @dataclass
@@ -102,12 +102,12 @@ def test_preview_says_an_image_change_is_a_rolling_restart_and_sends_no_sql(clus
     requests, before = len(e2e.sim.requests), {n: p["metadata"]["uid"] for n, p in pods(e2e).items()}
     e2e.project.set("image", NEW)
     run = e2e.project.preview().check()
-    assert "[tdengine] plan: rolling restart of 3 pods, one at a time (image 3.3.6.13 -> 3.3.6.14, maintenance" in (
+    assert "[tdengine] plan: rolling restart of 3 pods, one at a time (image 3.3.7.5 -> 3.3.7.6, maintenance" in (
         run.output
     )
     assert "tdengine-change update [diff: ~image,plan,templateHash]" in run.stdout
     diff = e2e.project.preview("--diff").check().stdout
-    assert '~ image              : "tdengine/tdengine:3.3.6.13" => "tdengine/tdengine:3.3.6.14"' in diff
+    assert '~ image              : "tdengine/tdengine:3.3.7.5" => "tdengine/tdengine:3.3.7.6"' in diff
     assert '+ plan               : "rolling restart of 3 pods' in diff
     assert len(e2e.sim.requests) == requests  # Check and Diff only: no SQL, no port-forward
     assert {n: p["metadata"]["uid"] for n, p in pods(e2e).items()} == before
@@ -129,7 +129,7 @@ def test_an_image_change_rolls_the_pods_one_at_a_time_in_order(cluster: E2EClust
     for p in pods(e2e).values():
         assert p["spec"]["containers"][0]["image"] == NEW
         assert p["metadata"]["labels"]["controller-revision-hash"] == revision
-    for line in ("restart tdengine-2 (dnode ", "1 of 3: image 3.3.6.13 -> 3.3.6.14", "rolling restart done"):
+    for line in ("restart tdengine-2 (dnode ", "1 of 3: image 3.3.7.5 -> 3.3.7.6", "rolling restart done"):
         assert line in run.output, run.output
     assert tables(e2e) == data and e2e.sim.violations == []
     assert all(d["status"] == "ready" for d in e2e.sim.dnodes())
@@ -140,7 +140,7 @@ def test_an_image_change_rolls_the_pods_one_at_a_time_in_order(cluster: E2EClust
     ("key", "value", "says"),
     [
         ("storageClass", "fast", "another class means new volumes, and moving every dnode's data"),
-        ("image", "tdengine/tdengine:3.3.7.0", "changes the Feature version: TDengine does not support rolling"),
+        ("image", "tdengine/tdengine:3.3.8.0", "changes the Feature version: TDengine does not support rolling"),
         ("storageSize", "1Gi", "Kubernetes cannot shrink a volume"),
         ("serviceName", "taosd2", "changes every dnode's endpoint"),
     ],

@@ -11,12 +11,15 @@ from pathlib import Path
 import yaml
 
 from tests.e2e.controlplane import E2E_DIR, ROOT
-from tests.e2e.harness import NAMESPACE, STATEFULSET, E2ECluster
+from tests.e2e.harness import NAMESPACE, STATEFULSET
+from tests.e2e.real import STACK_RESOURCES, RealCluster
+from tests.e2e.watch import ApiWatcher
 
-STACK = {"namespace": NAMESPACE, "storageClass": "standard", "replicas": "3"}
+REAL = True
+STACK = {"namespace": NAMESPACE, "storageClass": "standard", "replicas": "3", **STACK_RESOURCES}
 
 
-def operator(e2e: E2ECluster, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def operator(e2e: RealCluster, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """`venv/bin/python -m components ARGS` on the e2e project, with the toolchain's CLI."""
     return subprocess.run(
         [str(ROOT / "venv" / "bin" / "python"), "-m", "components", *args, "--project-dir", str(e2e.project.dir)],
@@ -29,7 +32,7 @@ def operator(e2e: E2ECluster, *args: str, timeout: float = 600) -> subprocess.Co
     )
 
 
-def test_operator_cli_up_status_scale_and_destroy(e2e: E2ECluster) -> None:
+def test_operator_cli_up_status_scale_and_destroy(e2e: RealCluster, watcher: ApiWatcher) -> None:
     e2e.project.init(STACK)
     root = str(E2E_DIR)
     up = operator(e2e, "up", "--stack", "e2e", "--yes", "--pulumi-root", root)
@@ -42,20 +45,20 @@ def test_operator_cli_up_status_scale_and_destroy(e2e: E2ECluster) -> None:
 
     grow = operator(e2e, "scale", "4", "--stack", "e2e", "--yes", "--pulumi-root", root)
     assert grow.returncode == 0, grow.stdout + grow.stderr
-    assert len(e2e.sim.dnodes()) == 4
+    assert len(e2e.tdengine.dnodes()) == 4
     declined = operator(e2e, "scale", "3", "--stack", "e2e", "--pulumi-root", root)  # no terminal, no --yes
-    assert declined.returncode == 4 and len(e2e.sim.dnodes()) == 4
+    assert declined.returncode == 4 and len(e2e.tdengine.dnodes()) == 4
     shrink = operator(e2e, "scale", "3", "--stack", "e2e", "--yes", "--pulumi-root", root)
     assert shrink.returncode == 0, shrink.stdout + shrink.stderr
     assert "drop dnode" in shrink.stderr + shrink.stdout
-    assert len(e2e.sim.dnodes()) == 3 and e2e.sim.violations == []
+    assert len(e2e.tdengine.dnodes()) == 3 and watcher.violations() == []
 
     gone = operator(e2e, "destroy", "--stack", "e2e", "--yes", "--pulumi-root", root)
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert not e2e.plane.get("statefulsets", "-n", NAMESPACE)["items"]
 
 
-def test_the_pull_request_workflow_commands(e2e: E2ECluster, tmp_path: Path) -> None:
+def test_the_pull_request_workflow_commands(e2e: RealCluster, tmp_path: Path) -> None:
     """What examples/pulumi-preview.yml runs: the stacks a change touches, their render, then the preview."""
     workflow = yaml.safe_load((ROOT / "examples" / "pulumi-preview.yml").read_text())
     steps = [s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"]]

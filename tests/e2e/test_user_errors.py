@@ -7,10 +7,12 @@ acknowledgement): no TDengine fault is injected. One stack for the module, each 
 
 from __future__ import annotations
 
-from tests.e2e.harness import NAMESPACE, E2ECluster
+from tests.e2e.harness import NAMESPACE
 from tests.e2e.pulumi_cli import Run
+from tests.e2e.real import STACK_RESOURCES, RealCluster
 
-STACK = {"namespace": NAMESPACE, "storageClass": "standard", "replicas": "3"}
+REAL = True
+STACK = {"namespace": NAMESPACE, "storageClass": "standard", "replicas": "3", **STACK_RESOURCES}
 NOT_FOR_A_USER = ("Traceback", "Program exited with non-zero exit code", "unhandled exception")
 
 
@@ -22,13 +24,13 @@ def assert_one_clear_error(run: Run, message: str) -> None:
         assert noise not in run.output, f"{noise!r} in:\n{run.output}"
 
 
-def test_an_invalid_setting_is_one_error_under_plain_preview(e2e: E2ECluster) -> None:
+def test_an_invalid_setting_is_one_error_under_plain_preview(e2e: RealCluster) -> None:
     e2e.project.init({**STACK, "replicas": "0"})
     run = e2e.project.preview()
     assert_one_clear_error(run, "replicas: 0 is invalid; must be an integer >= 1")
 
 
-def test_a_typo_fails_preview_and_up_naming_the_key_it_meant(e2e: E2ECluster) -> None:
+def test_a_typo_fails_preview_and_up_naming_the_key_it_meant(e2e: RealCluster) -> None:
     e2e.project.set("replicas", "3")
     e2e.project.set("storgeSize", "10Gi")
     message = "storgeSize: unknown setting; did you mean storageSize? Fix: `pulumi config rm storgeSize`"
@@ -40,7 +42,7 @@ def test_a_typo_fails_preview_and_up_naming_the_key_it_meant(e2e: E2ECluster) ->
     e2e.project.preview().check()
 
 
-def test_a_scale_in_below_three_dnodes_is_one_error_and_changes_nothing(e2e: E2ECluster) -> None:
+def test_a_scale_in_below_three_dnodes_is_one_error_and_changes_nothing(e2e: RealCluster) -> None:
     e2e.project.up().check()
     before = e2e.project.outputs()
     e2e.project.set("replicas", "2")

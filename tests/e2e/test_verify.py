@@ -1,6 +1,6 @@
 """`verify: true` through the real engine: the step is a pulumi-command `local.Command` that runs after
-ClusterMembership; its check execs taosBenchmark in a pod through the real API server (kwok runs it locally:
-tests/e2e/bin/taosBenchmark hands it to the simulator's emulation) and reads the result over a port-forward.
+ClusterMembership; its check execs the real taosBenchmark in a real TDengine pod through the real API server and
+reads the result over a port-forward.
 
 The pulumi-command plugin itself is the toolchain's stand-in (scripts/e2e/pulumi-command: the module proxy
 serves no version of the real provider), implementing `command:local:Command` as pulumi-command 1.x documents.
@@ -8,9 +8,12 @@ serves no version of the real provider), implementing `command:local:Command` as
 
 from __future__ import annotations
 
-from tests.e2e.harness import NAMESPACE, E2ECluster
+from tests.e2e.harness import NAMESPACE
+from tests.e2e.real import STACK_RESOURCES, RealCluster
 
+REAL = True
 STACK = {
+    **STACK_RESOURCES,
     "namespace": NAMESPACE,
     "storageClass": "standard",
     "replicas": "3",
@@ -20,20 +23,22 @@ STACK = {
 }
 
 
-def test_up_runs_the_checks_and_destroy_drops_the_dataset(e2e: E2ECluster) -> None:
+def test_up_runs_the_checks_and_destroy_drops_the_dataset(e2e: RealCluster) -> None:
     e2e.project.init(STACK)
     run = e2e.project.up().check()
     assert "command:local:Command" in run.stdout and "tdengine-verify" in run.stdout
-    calls = e2e.exec_calls()
-    assert len(calls) == 1 and calls[0][:6] == ["-y", "-I", "stmt", "-d", "pulumi_verify", "-t"], calls
+    assert e2e.plane.subresource_calls("exec", NAMESPACE) == 1  # taosBenchmark, once, in a pod
     password = e2e.project.outputs(show_secrets=True)["rootPassword"]
-    assert e2e.sql(password, "select count(*) from pulumi_verify.meters") == [[20]]
+    assert e2e.tdengine.count("pulumi_verify.meters") == 20  # what the real taosBenchmark wrote
     assert "rows      ok    20 of 20 in pulumi_verify.meters" in run.output
     assert password not in run.output and password not in e2e.project.export()
 
     again = e2e.project.up().check()  # nothing changed: the step does not run again
-    assert len(e2e.exec_calls()) == 1
+    assert e2e.plane.subresource_calls("exec", NAMESPACE) == 1
     assert "tdengine-verify" not in again.stdout
 
+    databases = {r["name"] for r in e2e.tdengine.sql("show databases")}
+    assert "pulumi_verify" in databases
     e2e.project.pulumi("destroy", "--yes", "--skip-preview").check()  # its delete drops the test database
-    assert "drop database if exists pulumi_verify" in e2e.sim.statements()
+    databases = {r["name"] for r in e2e.tdengine.sql("show databases")}  # destroy keeps the pods' data, not it
+    assert "pulumi_verify" not in databases

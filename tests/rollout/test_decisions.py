@@ -56,16 +56,16 @@ def plan(**changes):
 
 CLASSIFIED = [
     ({}, (Kind.NONE,) * 0, ""),
-    ({"image": "tdengine/tdengine:3.3.6.14"}, (Kind.ROLLING_RESTART,), "rolling restart of 3 pods"),
+    ({"image": "tdengine/tdengine:3.3.7.6"}, (Kind.ROLLING_RESTART,), "rolling restart of 3 pods"),
     ({"cpu_request": "1"}, (Kind.ROLLING_RESTART,), "the pod template changed"),
     ({"taos_settings": {"TAOS_SUPPORT_VNODES": "32"}}, (Kind.ROLLING_RESTART,), "rolling restart"),
     ({"timezone": "Asia/Hong_Kong"}, (Kind.ROLLING_RESTART,), "the same UTC offset all year"),
     ({"storage_size": "10Gi"}, (Kind.VOLUME_EXPANSION,), "taosdata 5Gi -> 10Gi"),
     ({"pod_management_policy": "OrderedReady"}, (Kind.RECREATE,), "recreated, no restart"),
     ({"replicas": 4}, (Kind.SCALE,), "scale-out 3 -> 4"),
-    ({"replicas": 4, "image": "tdengine/tdengine:3.3.6.14"}, (Kind.SCALE, Kind.ROLLING_RESTART), "restart of 4"),
+    ({"replicas": 4, "image": "tdengine/tdengine:3.3.7.6"}, (Kind.SCALE, Kind.ROLLING_RESTART), "restart of 4"),
     ({"storage_size": "10Gi", "cpu_request": "1"}, (Kind.VOLUME_EXPANSION, Kind.ROLLING_RESTART), "then rolling"),
-    ({"image": "tdengine/tdengine:3.3.7.0", "allow_full_restart": True}, (Kind.FULL_RESTART,), "at once"),
+    ({"image": "tdengine/tdengine:3.3.8.0", "allow_full_restart": True}, (Kind.FULL_RESTART,), "at once"),
     ({"pod_disruption_budget": False, "drain_timeout": 60, "verify": True}, (), ""),
 ]
 
@@ -89,7 +89,7 @@ REFUSED = [
     ({"log_storage_size": "1Gi"}, "logStorageSize", "taoslog added"),
     ({"timezone": "UTC"}, "timezone", "timezone not match"),
     ({"taos_settings": {"TAOS_MONITOR": "1"}}, "taosSettings", "monitor not match"),
-    ({"image": "tdengine/tdengine:3.3.7.0"}, "image", "Feature version"),
+    ({"image": "tdengine/tdengine:3.3.8.0"}, "image", "Feature version"),
     ({"image": "tdengine/tdengine:3.4.0.0", "allow_full_restart": False}, "image", "Major version"),
     ({"image": "tdengine/tdengine:3.2.3.0", "allow_full_restart": True}, "image", "cannot go back"),
     ({"storage_size": "10Gi", "replicas": 4}, "replicas", "in an `up` of its own"),

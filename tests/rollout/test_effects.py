@@ -27,7 +27,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "serviceName": ({}, {"service_name": "taos2"}),
     "clientService": ({}, {"client_service": True}),
     "replicas": ({}, {"replicas": 4}),
-    "image": ({}, {"image": "tdengine/tdengine:3.3.6.14"}),
+    "image": ({}, {"image": "tdengine/tdengine:3.3.7.6"}),
     "imagePullPolicy": ({}, {"image_pull_policy": "Always"}),
     "timezone": ({}, {"timezone": "Asia/Hong_Kong"}),
     "serverPort": ({}, {"server_port": 6130}),

@@ -25,7 +25,7 @@ from tests.sim import ops as sim_ops
 
 TESTING = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 SECTION = "\n## Fault matrix: day-2 changes\n"
-NEXT, BAD = "tdengine/tdengine:3.3.6.14", "tdengine/tdengine:3.3.6.15"
+NEXT, BAD = "tdengine/tdengine:3.3.7.6", "tdengine/tdengine:3.3.7.7"
 
 ROWS: tuple[Row, ...] = (
     Row(

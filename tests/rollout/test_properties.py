@@ -77,7 +77,7 @@ class DayTwoMachine(RuleBasedStateMachine):
         self.sim = SimCluster(migration_seconds=0.01, root_password=PASSWORD).start()
         self.engine = DayTwoEngine(self.sim)
         self.crashed: set[int] = set()
-        self.versions = 13
+        self.versions = 5  # the default image, tdengine/tdengine:3.3.7.5
         self.cpu = 500
         self.size = 5
         self.policy = "Parallel"
@@ -233,14 +233,14 @@ class DayTwoMachine(RuleBasedStateMachine):
     # -- the settings the sequence changes --------------------------------------------------------------
     def _change(self, change: str) -> dict[str, Any]:
         current: dict[str, Any] = {
-            "image": f"tdengine/tdengine:3.3.6.{self.versions}",
+            "image": f"tdengine/tdengine:3.3.7.{self.versions}",
             "cpu_request": f"{self.cpu}m",
             "storage_size": f"{self.size}Gi",
             "pod_management_policy": self.policy,
             "taos_settings": dict(self.taos),
         }
         if change == "image":
-            current["image"] = f"tdengine/tdengine:3.3.6.{self.versions + 1}"
+            current["image"] = f"tdengine/tdengine:3.3.7.{self.versions + 1}"
         elif change == "cpu":
             current["cpu_request"] = f"{self.cpu + 50}m"
         elif change == "taos":

@@ -54,10 +54,10 @@ def change(**settings) -> dict:
 def test_check_writes_the_plan_and_refuses_with_the_fix_offline(host):
     olds = {**change(), "plan": ""}
     started = time.monotonic()
-    grown = host.check(CHANGE, "c", olds, change(image="tdengine/tdengine:3.3.6.14"))
+    grown = host.check(CHANGE, "c", olds, change(image="tdengine/tdengine:3.3.7.6"))
     assert list(grown.failures) == []
     plan = from_struct(grown.inputs)["plan"]
-    assert plan.startswith("rolling restart of 3 pods, one at a time (image 3.3.6.13 -> 3.3.6.14, maintenance")
+    assert plan.startswith("rolling restart of 3 pods, one at a time (image 3.3.7.5 -> 3.3.7.6, maintenance")
     shrunk = host.check(CHANGE, "c", olds, change(storage_size="1Gi"))
     assert [(f.property, f.reason) for f in shrunk.failures] == [
         ("", "storageSize: storageSize 5Gi -> 1Gi: Kubernetes cannot shrink a volume. Fix: set storageSize back to 5Gi")

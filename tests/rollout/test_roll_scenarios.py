@@ -12,8 +12,8 @@ from tests.rollout.engine import CheckRefused, DayTwoEngine
 from tests.rollout.monitor import DownWatch
 from tests.sim import SimCluster
 
-NEXT = "tdengine/tdengine:3.3.6.14"
-FEATURE = "tdengine/tdengine:3.3.7.0"
+NEXT = "tdengine/tdengine:3.3.7.6"
+FEATURE = "tdengine/tdengine:3.3.8.0"
 NS = "tdengine-test"
 
 
@@ -61,7 +61,7 @@ def test_an_image_upgrade_rolls_one_pod_at_a_time_highest_first_leader_last(sim,
     assert sim.mutations() == before  # a restart sends no SQL change
     err = capsys.readouterr().err
     assert (
-        "restart tdengine-2 (dnode 2), 1 of 3: image 3.3.6.13 -> 3.3.6.14" in err
+        "restart tdengine-2 (dnode 2), 1 of 3: image 3.3.7.5 -> 3.3.7.6" in err
         and "back, its dnode ready and every vgroup caught up" in err
     )
     assert "rolling restart done: tdengine-2, tdengine-1, tdengine-0 restarted" in err
@@ -164,11 +164,11 @@ def test_a_pod_management_policy_change_recreates_the_object_only(sim):
 def test_a_feature_release_is_refused_with_the_rule_and_rolls_only_with_the_acknowledgement(sim):
     engine = running(sim)
     with pytest.raises(CheckRefused) as err:
-        engine.preview(3, image="tdengine/tdengine:3.3.7.0")
+        engine.preview(3, image="tdengine/tdengine:3.3.8.0")
     assert "does not support rolling upgrades" in str(err.value) and "allowFullRestart" in str(err.value)
     assert "docs/en/28-releases/01-tdengine.md" in str(err.value)
     assert "full restart of 3 pods at once" in engine.preview(3, image=FEATURE, allow_full_restart=True)
-    engine.up(3, image="tdengine/tdengine:3.3.7.0", allow_full_restart=True)
+    engine.up(3, image="tdengine/tdengine:3.3.8.0", allow_full_restart=True)
     assert sorted(sim.kube.restarts) == ["tdengine-0", "tdengine-1", "tdengine-2"]
     assert revisions(sim) == {sim.kube.update_revision}
     healthy(engine, 3)
@@ -193,7 +193,7 @@ def test_a_pod_that_never_comes_back_stops_the_roll_and_a_revert_brings_it_back(
     engine = running(sim)
     engine.up(3, image=NEXT, overrides={"readyTimeoutSeconds": 5.0})  # to learn its revision
     sim.kube.restarts.clear()
-    bad = "tdengine/tdengine:3.3.6.15"
+    bad = "tdengine/tdengine:3.3.7.7"
     sim.kube.broken_revisions.add(f"tdengine-{engine.inputs(3, {}, image=bad)['_template']['hash']}")
     with DownWatch(sim) as watch, pytest.raises(RestartNotHealthy) as err:
         engine.up(3, image=bad, overrides={"stallTimeoutSeconds": 0.5, "readyTimeoutSeconds": 5.0})
@@ -234,7 +234,7 @@ def test_setting_back_a_roll_that_stopped_half_way_restarts_what_it_left_down_fi
         engine.up(3, image=NEXT, overrides={"stallTimeoutSeconds": 0.5, "readyTimeoutSeconds": 5.0})
     assert sim.kube.restarts == ["tdengine-2", "tdengine-1"]
     with DownWatch(sim, excused={1}) as watch:
-        engine.up(3, image="tdengine/tdengine:3.3.6.13")
+        engine.up(3, image="tdengine/tdengine:3.3.7.5")
     assert sim.kube.restarts == ["tdengine-2", "tdengine-1", "tdengine-1", "tdengine-2"] and watch.most <= 1
     assert revisions(sim) == {old_revision} == {sim.kube.update_revision}
     healthy(engine, 3)
