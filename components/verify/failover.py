@@ -28,6 +28,9 @@ from components.verify.report import FailoverResult
 
 HEARTBEAT = 15.0
 """Seconds between progress lines while nothing changes."""
+AFTER_TIMEOUT = 60.0
+"""The final count's statement timeout: on a real 3.3.7.5 cluster a read in flight when a dnode left answered only
+after 20 or 40 s (TDengine's client retry; tdengine-admin.md §15), with no error."""
 
 
 @dataclass(frozen=True)
@@ -228,9 +231,10 @@ def _settle(s: Session, f: FailoverResult, deadline: Deadline, options: Failover
 
     problems = wait.settle("vgroups whole after the rejoin", whole, deadline=deadline, poll=options.poll)
     f.problems += [f"after the rejoin: {p}" for p in problems]
-    try:
-        f.rows_after = int(s.admin.query(sql.count_rows(super_table(VERIFY_DB)))[0]["count(*)"])
-    except (TDengineError, AdminUnreachable, IndexError, KeyError) as e:
+    try:  # a read in flight when a dnode leaves answers only after TDengine's 20 s client retry (reference §15)
+        rows = s.admin.query(sql.count_rows(super_table(VERIFY_DB)), timeout=AFTER_TIMEOUT)
+        f.rows_after = int(rows[0]["count(*)"])
+    except (TDengineError, AdminUnreachable, AdminTimeout, IndexError, KeyError) as e:
         f.problems.append(f"count(*) after the failover failed: {e}")
 
 
@@ -248,12 +252,9 @@ def _judge(f: FailoverResult) -> None:
             f"the cluster did not recover: dnode {f.dnode_id} of {pod} did not rejoin in {f.ended:.1f} s "
             f"({moved}; last seen: {f.last_seen or 'nothing'})"
         )
-    elif f.leader_moved is not None:
-        window = f"between the new leader at +{f.leader_moved:.2f}s and the rejoin at +{f.rejoined:.2f}s"
-        if f.write_ok is None:
-            f.problems.append(f"no write into {f.write_table} succeeded while {pod} was down ({window})")
-        if f.read_ok is None:
-            f.problems.append(f"no read of every vgroup succeeded while {pod} was down ({window})")
+    # A write or read in the window between the new leader and the rejoin is measured, not judged: on a real
+    # 3.3.7.5 cluster writes blocked up to 15 s and reads up to 40 s while vgroups elected, with no error
+    # (tdengine-admin.md §15), and a pod back in 15 s leaves a window of a few seconds.
     if f.rows_after is not None and f.rows_after < f.rows_before + f.acknowledged:
         f.problems.append(
             f"{f.rows_before + f.acknowledged - f.rows_after} acknowledged write(s) lost: {f.rows_after} rows after "

@@ -8,8 +8,10 @@ exactly one leader and every member leader or follower), every acknowledged row 
 restarted by its own start-up:
 - `verify --failover` (the operator CLI): the mnode leader's pod deleted, FAILOVER_DRILLS times in a row;
 - a cold restart: every pod deleted at once, COLD_RESTARTS times;
-- a pod started while the mnodes cannot elect (the other two taosd frozen by SIGSTOP): with the program's start-up
-  it keeps running; with the official one (the StatefulSet's `args` removed, for comparison) it exits.
+- a pod started while the mnodes cannot elect (the other two taosd frozen by SIGSTOP) keeps running.
+The first creation of the module's cluster (`podManagementPolicy: Parallel`, a generated root password) must also
+restart no container: the official start-up restarted pods 1 and/or 2 there (`create dnode` with the new password
+before pod 0 had set it; docs/e2e.md has the comparison).
 `TDENGINE_FAILOVER_DRILLS=10 TDENGINE_COLD_RESTARTS=3` runs the issue's full series (docs/e2e.md has its figures);
 each drill's times go to `<workdir>/drills.json`.
 """
@@ -79,6 +81,7 @@ def _settled(vgroup: dict[str, Any]) -> bool:
 def test_a_new_cluster_with_data(e2e: RealCluster) -> None:
     e2e.project.init(STACK)
     e2e.project.up().check()
+    assert e2e.pod_restarts() == {f"tdengine-{i}": 0 for i in range(3)}, e2e.describe_pods()
     ROWS["app.meters"] = e2e.tdengine.create_database("app", replica=3, vgroups=3)
     assert_whole(e2e)
 
@@ -144,26 +147,3 @@ def test_a_pod_started_while_the_mnodes_cannot_elect_keeps_running(e2e: RealClus
     assert restarts == 0, log
     assert "tdengine-start" in log and "starting taosd" in log
     assert_whole(e2e)
-
-
-def test_the_official_start_up_exits_in_the_same_drill(e2e: RealCluster) -> None:
-    """For comparison, the same drill with the official start-up (the image's entrypoint with no command)."""
-    args = e2e.plane.get("statefulset", STATEFULSET, "-n", NAMESPACE)["spec"]["template"]["spec"]["containers"][0][
-        "args"
-    ]
-    patch = [{"op": "remove", "path": "/spec/template/spec/containers/0/args"}]
-    e2e.plane.kubectl("patch", "statefulset", STATEFULSET, "-n", NAMESPACE, "--type", "json", "-p", json.dumps(patch))
-    try:
-        restarts = restart_while_the_mnodes_cannot_elect(e2e)
-        previous = e2e.plane.kubectl("logs", "tdengine-0", "-n", NAMESPACE, "--previous", check=False)
-        assert restarts >= 1, "the official start-up kept running: the drill did not reproduce the deadlock's cause"
-        assert "create snode" in previous or "failed to connect" in previous, previous[-2000:]
-    finally:
-        back = [{"op": "add", "path": "/spec/template/spec/containers/0/args", "value": args}]
-        e2e.plane.kubectl(
-            "patch", "statefulset", STATEFULSET, "-n", NAMESPACE, "--type", "json", "-p", json.dumps(back)
-        )
-        e2e.plane.kubectl("delete", "pod", "tdengine-0", "-n", NAMESPACE)
-    assert_whole(e2e, timeout=300)
-    preview = e2e.project.pulumi("preview", "--expect-no-changes")  # the StatefulSet is the program's again
-    assert preview.code == 0, preview.output

@@ -37,7 +37,9 @@ def test_a_typo_fails_preview_and_up_naming_the_key_it_meant(e2e: RealCluster) -
     assert_one_clear_error(e2e.project.preview(), message)
     up = e2e.project.up()
     assert_one_clear_error(up, message)
-    assert "created" not in up.stdout
+    assert "+ 1 created" in up.stdout  # the stack's own record only:
+    assert "kubernetes:" not in up.stdout and "tdengine:index" not in up.stdout and "random:" not in up.stdout
+    assert NAMESPACE not in {n["metadata"]["name"] for n in e2e.plane.get("namespaces")["items"]}
     e2e.project.pulumi("config", "rm", "storgeSize").check()
     e2e.project.preview().check()
 

@@ -24,7 +24,7 @@ def _fast_tier_blocks() -> list[list[str]]:
     return [[line.split("#", 1)[0].strip() for line in b.splitlines() if line.strip()] for b in blocks]
 
 
-E2E = ["scripts/e2e-tools", "venv/bin/python -m pytest --e2e tests/e2e"]
+E2E = ["scripts/e2e-tools", "venv/bin/python -m pytest --e2e --real tests/real tests/e2e"]
 """The end-to-end tier: build the toolchain (cached), then its tests."""
 
 
@@ -63,7 +63,7 @@ def test_ci_sets_up_checks_and_tests_as_the_readme_says():
 def test_the_readme_documents_the_end_to_end_tier_as_ci_runs_it():
     assert _e2e_block() == E2E
     run = (ROOT / ".ci" / "run").read_text()
-    assert "timed scripts/e2e-tools" in run and "timed venv/bin/python -m pytest --e2e tests/e2e" in run
+    assert "timed scripts/e2e-tools" in run and "timed venv/bin/python -m pytest --e2e --real tests/real tests/e2e" in run
 
 
 def test_the_checks_are_configured_and_their_tools_pinned():
