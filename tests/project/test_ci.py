@@ -63,7 +63,9 @@ def test_ci_sets_up_checks_and_tests_as_the_readme_says():
 def test_the_readme_documents_the_end_to_end_tier_as_ci_runs_it():
     assert _e2e_block() == E2E
     run = (ROOT / ".ci" / "run").read_text()
-    assert "timed scripts/e2e-tools" in run and "timed venv/bin/python -m pytest --e2e --real tests/real tests/e2e" in run
+    assert (
+        "timed scripts/e2e-tools" in run and "timed venv/bin/python -m pytest --e2e --real tests/real tests/e2e" in run
+    )
 
 
 def test_the_checks_are_configured_and_their_tools_pinned():
