@@ -38,8 +38,12 @@ class FailoverOptions:
     timeout: float = 300.0
     """Deadline for the whole test: leader moved, write and read proven, pod rejoined, vgroups whole."""
     poll: float = 0.5
-    statement_timeout: float = 5.0
-    """Short, so a request stuck during the election does not hide the moment the cluster recovers."""
+    statement_timeout: float = 30.0
+    """Longer than TDengine's 20 s client retry, so a statement is not abandoned while it still runs: on real pods a
+    round of 5 s timeouts during an election left requests running in the forwarded pod's taosAdapter until its
+    connection pool (2 per core by default) was full, and every later statement answered HTTP 503 "system resources
+    is not sufficient" or nothing, for 300 s, though the cluster itself had recovered. The rounds are sequential, so
+    at most one statement is in flight; times are read when each answer is in."""
 
 
 def run_failover(
