@@ -211,6 +211,28 @@ PASSING = [
 ]
 
 
+def scaled_out(note: str, reboot: float) -> Health:
+    """A scale-out to 4 with no template change: tdengine-3's dnode created, offline with `note`."""
+    h = health(revisions=(NEW, NEW, NEW))
+    fourth = PodInfo("tdengine-3", 3, True, "Running", False, "uid-3", NEW, "", 0.0)
+    joining = dataclasses.replace(dnode(3, "offline", reboot), vnodes=0, support_vnodes=0, note=note)
+    state = dataclasses.replace(h.state, dnodes=(*h.state.dnodes, joining))
+    sts = dataclasses.replace(h.statefulset, replicas=4)
+    return dataclasses.replace(h, statefulset=sts, pods=(*h.pods, fourth), state=state)
+
+
+def test_a_joining_dnode_is_waited_for_as_new_and_a_stopped_one_is_offline():
+    members = [*MEMBERS, "tdengine-3"]
+    # TDengine's note for a dnode whose taosd never reported (tdengine-admin.md §7, 'status not received')
+    step = next_step(scaled_out("status not received", 0.0), NAMING, members)
+    assert step.kind is StepKind.WAIT
+    assert step.reason == "waiting for dnode 4 of tdengine-3 to report (new, not yet seen)"
+    assert not any("offline" in p for p in step.problems)
+    # one that reported and stopped ('status msg timeout') is offline, as before
+    stopped = problems(scaled_out("status msg timeout", 100.0), NAMING, members)
+    assert "dnode 4 of tdengine-3 is offline (status msg timeout)" in stopped
+
+
 @pytest.mark.parametrize(("unwell", "says"), HARD)
 def test_an_unhealthy_cluster_before_the_roll_is_refused(unwell, says):
     h = health(**unwell)
