@@ -41,6 +41,18 @@ def test_tdengine_version_rules(old, new, jump, rolls):
         assert verdict.fix and (versions.RULES_SOURCE in verdict.rule or jump == versions.Jump.UNKNOWN)
 
 
+def test_a_template_change_without_a_named_setting_says_so():
+    old, new = shape_of(BASE), shape_of(dataclasses.replace(BASE, cpu_request="1"))
+    # a state written before the settings were recorded
+    assert (
+        "(the pod template changed; which setting"
+        in classify(dataclasses.replace(old, template_settings={}), new).summary()
+    )
+    # the program's own template changed, no setting
+    same = dataclasses.replace(new, template_settings=old.template_settings)
+    assert "(the pod template changed, no setting: this program's template)" in classify(old, same).summary()
+
+
 def test_a_major_downgrade_says_it_cannot_go_back():
     verdict = versions.judge("tdengine/tdengine:3.4.0.0", "tdengine/tdengine:3.3.6.13")
     assert "cannot be rolled back" in verdict.rule and "cannot go back" in verdict.fix
@@ -57,8 +69,9 @@ def plan(**changes):
 CLASSIFIED = [
     ({}, (Kind.NONE,) * 0, ""),
     ({"image": "tdengine/tdengine:3.3.7.6"}, (Kind.ROLLING_RESTART,), "rolling restart of 3 pods"),
-    ({"cpu_request": "1"}, (Kind.ROLLING_RESTART,), "the pod template changed"),
-    ({"taos_settings": {"TAOS_SUPPORT_VNODES": "32"}}, (Kind.ROLLING_RESTART,), "rolling restart"),
+    ({"cpu_request": "600m"}, (Kind.ROLLING_RESTART,), "one at a time (cpuRequest 500m -> 600m)"),
+    ({"taos_settings": {"TAOS_SUPPORT_VNODES": "32"}}, (Kind.ROLLING_RESTART,), "(taosSettings TAOS_SUPPORT_VNODES)"),
+    ({"labels": {"team": "db"}, "memory_limit": ""}, (Kind.ROLLING_RESTART,), "(memoryLimit 4Gi -> '', labels team)"),
     ({"timezone": "Asia/Hong_Kong"}, (Kind.ROLLING_RESTART,), "the same UTC offset all year"),
     ({"storage_size": "10Gi"}, (Kind.VOLUME_EXPANSION,), "taosdata 5Gi -> 10Gi"),
     ({"pod_management_policy": "OrderedReady"}, (Kind.RECREATE,), "recreated, no restart"),
