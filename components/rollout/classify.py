@@ -30,6 +30,7 @@ the last `up` recorded, and again live before anything changes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -37,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from components.rollout import versions
 from components.rollout.shape import CLUSTER_WIDE, ClusterShape, quantity_bytes
+from components.settings import SETTINGS
 
 
 class Kind(StrEnum):
@@ -250,7 +252,7 @@ def _restart(old: ClusterShape, new: ClusterShape, b: _Builder) -> tuple[Kind, s
     if old.template_hash == new.template_hash and not reasons:
         return None
     if not reasons:
-        reasons.append("the pod template changed")
+        reasons.append(why_the_template_changed(old.template_settings, new.template_settings))
     n = new.replicas
     why = "; ".join(reasons)
     if full:
@@ -262,6 +264,37 @@ def _restart(old: ClusterShape, new: ClusterShape, b: _Builder) -> tuple[Kind, s
         f"rolling restart of {n} pods, one at a time ({why}): highest ordinal first, the mnode leader's pod last, "
         "each only while the cluster is healthy and waited for until it has caught up"
     )
+
+
+def template_changes(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    """The settings whose change rolls the pods, from `shape.template_settings` before and after:
+    `cpuRequest 500m -> 600m`, a map's entry by name only (`taosSettings TAOS_NUM_OF_RPC_THREADS`)."""
+    names = []
+    for key in sorted(set(old) | set(new), key=_setting_order):
+        if old.get(key) == new.get(key):
+            continue
+        if " " in key:  # a map's entry: its value may be anything, never shown
+            names.append(key)
+        else:
+            names.append(f"{key} {_shown(old.get(key))} -> {_shown(new.get(key))}")
+    return names
+
+
+def why_the_template_changed(old: Mapping[str, str], new: Mapping[str, str]) -> str:
+    """What made the pod template change, for the plan and the roll's progress lines."""
+    if not old:
+        return "the pod template changed; which setting, the last `up` did not record"
+    return ", ".join(template_changes(old, new)) or "the pod template changed, no setting: this program's template"
+
+
+def _setting_order(key: str) -> tuple[int, str]:
+    name = key.split(" ", 1)[0]
+    keys = [s.key for s in SETTINGS]
+    return (keys.index(name) if name in keys else len(keys), key)
+
+
+def _shown(value: str | None) -> str:
+    return "(unset)" if value is None else (value or "''")
 
 
 def image_change(old: str, new: str) -> str:

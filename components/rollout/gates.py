@@ -144,7 +144,9 @@ def _problems(h: Health, naming: Naming, members: list[str], skip: str = "") -> 
         pod = naming.pod_of(d) or ""
         if d is skipped:
             continue
-        if not d.is_ready:
+        if d.is_unseen:  # a scale-out's new dnode: it reports within seconds
+            out.append(Problem(f"waiting for dnode {d.id} of {pod} to report (new, not yet seen)", True))
+        elif not d.is_ready:
             out.append(Problem(f"dnode {d.id} of {pod} is {d.status}" + (f" ({d.note})" if d.note else "")))
         elif d.reboot_time <= 0:
             text = f"dnode {d.id} of {pod} shows reboot_time 0: its new taosd's first status is being taken in"

@@ -18,7 +18,7 @@ from pulumi import dynamic
 from components.membership import host
 from components.membership.props import SECRET_INPUTS, MembershipProps
 from components.rollout import glue, versions
-from components.rollout.classify import image_change
+from components.rollout.classify import image_change, why_the_template_changed
 from components.rollout.errors import ChangeRefused
 from components.tdengine.wait import Deadline
 
@@ -63,7 +63,7 @@ class RollingRestartProvider(dynamic.ResourceProvider):
         p = MembershipProps.from_inputs(props)
         kube = glue.KUBE_FACTORY(p.kubeconfig, p.kube_context)
         if roll.needs_restart(kube, p):
-            self._roll(p, props, None, "the pod template changed")
+            self._roll(p, props, None, "the pod template changed with this program's upgrade")
         else:
             roll.wait_for_pods(kube, p)
         naming = p.naming
@@ -74,7 +74,11 @@ class RollingRestartProvider(dynamic.ResourceProvider):
         old_image, new_image = str(olds.get("image") or ""), str(news.get("image") or "")
         full = restart_mode(old_image, new_image, bool(news.get("allowFullRestart")))
         changed = old_image and old_image != new_image
-        why = f"image {image_change(old_image, new_image)}" if changed else "the pod template changed"
+        why = (
+            f"image {image_change(old_image, new_image)}"
+            if changed
+            else why_the_template_changed(olds.get("templateSettings") or {}, news.get("templateSettings") or {})
+        )
         self._roll(p, news, olds.get("rootPassword") or None, why, full)
         return dynamic.UpdateResult(glue.public(news))
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from components import manifests
 from components.args import ClusterArgs
+from components.settings import SETTINGS
 
 CLUSTER_WIDE = {
     "TAOS_TIMEZONE": "timezone",
@@ -57,6 +58,14 @@ SHAPE_KEYS = (
 )
 """Every input `ClusterChange`'s classification reads; a change to any other input is not one to the cluster."""
 
+TEMPLATE_KEYS = (
+    "imagePullPolicy", "cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit", "antiAffinity", "zoneSpread",
+    "terminationGracePeriodSeconds",
+)  # fmt: skip
+"""The plain settings of the pod template (besides image and timezone, which classify judges itself)."""
+MAPPED_KEYS = ("taosSettings", "labels", "annotations")
+"""The settings of the pod template that are maps: a change is named by its key, never its value."""
+
 
 @dataclass(frozen=True)
 class Volume:
@@ -86,6 +95,8 @@ class ClusterShape:
     create_namespace: bool
     delete_data_on_destroy: bool
     allow_full_restart: bool = False
+    template_settings: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """`template_settings(args)`: only to name what changed (`template_hash` decides); {} in an older state."""
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def to_inputs(self) -> dict[str, Any]:
@@ -106,6 +117,7 @@ class ClusterShape:
             "replicas": self.replicas,
             "createNamespace": self.create_namespace,
             "deleteDataOnDestroy": self.delete_data_on_destroy,
+            "templateSettings": dict(self.template_settings),
         }
 
     @classmethod
@@ -131,6 +143,7 @@ class ClusterShape:
             create_namespace=bool(inputs.get("createNamespace")),
             delete_data_on_destroy=bool(inputs.get("deleteDataOnDestroy")),
             allow_full_restart=bool(inputs.get("allowFullRestart")),
+            template_settings={str(k): str(v) for k, v in (inputs.get("templateSettings") or {}).items()},
         )
 
 
@@ -138,6 +151,16 @@ def template_hash(args: ClusterArgs) -> str:
     """The pod template's hash: what the StatefulSet controller revisions, so a change of it restarts pods."""
     template = manifests.statefulset(args)["spec"]["template"]
     return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def template_settings(args: ClusterArgs) -> dict[str, str]:
+    """The settings the pod template is made of, `key: value`, a map's entries as `key entry: value`
+    (`taosSettings TAOS_NUM_OF_RPC_THREADS: 4`): what `classify.template_changes` names when the hash changes."""
+    fields = {s.key: s.field for s in SETTINGS}
+    found = {key: str(getattr(args, fields[key])) for key in TEMPLATE_KEYS}
+    for key in MAPPED_KEYS:
+        found.update({f"{key} {k}": str(v) for k, v in getattr(args, fields[key]).items()})
+    return found
 
 
 def shape_of(args: ClusterArgs) -> ClusterShape:
@@ -167,6 +190,7 @@ def shape_of(args: ClusterArgs) -> ClusterShape:
         create_namespace=args.create_namespace,
         delete_data_on_destroy=args.delete_data_on_destroy,
         allow_full_restart=args.allow_full_restart,
+        template_settings=template_settings(args),
     )
 
 
@@ -190,6 +214,7 @@ def rollout_inputs(args: ClusterArgs, membership_inputs: Mapping[str, Any], gene
         "image": args.image,
         "allowFullRestart": args.allow_full_restart,
         "generation": generation,
+        "templateSettings": template_settings(args),
     }
 
 

@@ -42,6 +42,15 @@ class KubeError(ClusterError):
         super().__init__(f"Kubernetes API: {action} failed: {http}{reason}")
 
 
+class ExecFailed(KubeError):
+    """A command ran in a pod, but no exit code came back (it did not exit in time, or the closing Status has
+    none); `stdout` and `stderr` hold what it printed, which may say why."""
+
+    def __init__(self, action: str, reason: str, stdout: str, stderr: str) -> None:
+        self.stdout, self.stderr = stdout, stderr
+        super().__init__(action, 0, reason)
+
+
 class WaitTimedOut(ClusterError):
     """A wait for the cluster ran past its deadline or stalled. `what` names the wait, `observed` is what its
     last round saw (a dnode's status and vnodes, a transaction's stage, the unreachable adapter's error), and

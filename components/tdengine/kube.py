@@ -30,8 +30,8 @@ from kubernetes.client.rest import ApiException
 from kubernetes.stream import portforward
 
 from components.tdengine import kube_forward
-from components.tdengine.errors import KubeError, RedactedCause
-from components.tdengine.kube_exec import exit_code, run_exec
+from components.tdengine.errors import ExecFailed, KubeError, RedactedCause
+from components.tdengine.kube_exec import ExecIncomplete, exit_code, run_exec
 from components.tdengine.kube_types import ExecResult, PodInfo, PvcInfo
 from components.tdengine.naming import pod_ordinal, pvc_ordinal
 
@@ -166,11 +166,13 @@ class KubernetesApi:
         api = client.CoreV1Api(client.ApiClient(self._api().api_client.configuration))
         try:
             out, err, status = self._translate(action, lambda: run_exec(api, namespace, pod, command, stdin, timeout))
+        except ExecIncomplete as e:
+            raise ExecFailed(action, str(e), e.stdout, e.stderr) from e
         finally:
             api.api_client.close()
         code = exit_code(status)
-        if isinstance(code, str):
-            raise KubeError(action, 0, code)
+        if isinstance(code, str):  # the command ran: what it printed may say why there is no exit code
+            raise ExecFailed(action, code, out, err)
         return ExecResult(code, out, err)
 
     @contextmanager

@@ -25,6 +25,9 @@ class DnodeStatus(StrEnum):
     OFFLINE = "offline"
 
 
+NOT_YET_SEEN = "status not received"
+"""`show dnodes` note of a dnode whose taosd has not sent its first status (`offlineReason[]` in mndDnode.c)."""
+
 ONLINE = frozenset({DnodeStatus.READY, DnodeStatus.CREATING, DnodeStatus.DROPPING})
 """Heartbeating statuses, exactly as TDengine shows them (without the `*` of a down process)."""
 
@@ -56,6 +59,13 @@ class Dnode:
     @property
     def fqdn(self) -> str:
         return self.endpoint.rsplit(":", 1)[0].lower()
+
+    @property
+    def is_unseen(self) -> bool:
+        """Created, but its taosd has not reported yet: `offline` with the note "status not received" and no
+        reboot_time (a new dnode for ~1-4 s; one that reported and stopped shows "status msg timeout";
+        tdengine-admin.md §7)."""
+        return self.status == DnodeStatus.OFFLINE and self.note == NOT_YET_SEEN and self.reboot_time <= 0
 
     @property
     def is_ready(self) -> bool:

@@ -9,9 +9,13 @@ taosBenchmark prints its settings, password included, so its output is only ever
 
 from __future__ import annotations
 
+import re
+
 from components.verify.checks import STABLE
 
 _PASSWORD_VAR = "TDPW"
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+"""taosBenchmark colours its SUCC/ERROR lines (`\x1b[31mERROR: ...\x1b[0m`), even without a terminal."""
 
 
 def benchmark_command(database: str, tables: int, rows: int, replica: int) -> list[str]:
@@ -37,5 +41,5 @@ def super_table(database: str) -> str:
 
 def tail(text: str, lines: int = 12) -> str:
     """The last non-empty lines, indented, for an error message."""
-    kept = [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+    kept = [line.rstrip() for line in _COLOUR.sub("", text).splitlines() if line.strip()][-lines:]
     return "\n".join(f"    {line}" for line in kept)

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 from components import live
 from components.args import ClusterArgs
 from components.tdengine import sql, wait
-from components.tdengine.errors import AdminUnreachable, ClusterError, TDengineError
+from components.tdengine.errors import AdminUnreachable, ClusterError, ExecFailed, TDengineError
 from components.tdengine.kube_types import PodOps
 from components.tdengine.redact import scrub
 from components.tdengine.rows import Vgroup, parse_vgroups
@@ -236,7 +236,12 @@ def _write_dataset(
     say(f"taosBenchmark in {pod}: {db}, replica {opts.replica}, {opts.tables} tables x {opts.rows} rows")
     start = time.monotonic()
     command = bench.benchmark_command(db, opts.tables, opts.rows, opts.replica)
-    result = kube.exec_in_pod(namespace, pod, command, bench.benchmark_stdin(password), opts.benchmark_timeout)
+    try:
+        result = kube.exec_in_pod(namespace, pod, command, bench.benchmark_stdin(password), opts.benchmark_timeout)
+    except ExecFailed as e:  # it ran: a check that failed, with what it printed, not an unreachable cluster
+        shown = bench.tail(scrub(e.stdout + e.stderr, [password]))
+        report.dataset_problem = f"taosBenchmark in {pod} gave no exit code ({e.reason}):\n{shown}"
+        return Dataset(db, opts.replica, opts.tables, opts.rows, pod, time.monotonic() - start)
     dataset = Dataset(db, opts.replica, opts.tables, opts.rows, pod, time.monotonic() - start)
     if result.exit_code != 0:
         shown = bench.tail(scrub(result.stdout + result.stderr, [password]))

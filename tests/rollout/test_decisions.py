@@ -41,6 +41,18 @@ def test_tdengine_version_rules(old, new, jump, rolls):
         assert verdict.fix and (versions.RULES_SOURCE in verdict.rule or jump == versions.Jump.UNKNOWN)
 
 
+def test_a_template_change_without_a_named_setting_says_so():
+    old, new = shape_of(BASE), shape_of(dataclasses.replace(BASE, cpu_request="1"))
+    # a state written before the settings were recorded
+    assert (
+        "(the pod template changed; which setting"
+        in classify(dataclasses.replace(old, template_settings={}), new).summary()
+    )
+    # the program's own template changed, no setting
+    same = dataclasses.replace(new, template_settings=old.template_settings)
+    assert "(the pod template changed, no setting: this program's template)" in classify(old, same).summary()
+
+
 def test_a_major_downgrade_says_it_cannot_go_back():
     verdict = versions.judge("tdengine/tdengine:3.4.0.0", "tdengine/tdengine:3.3.6.13")
     assert "cannot be rolled back" in verdict.rule and "cannot go back" in verdict.fix
@@ -57,8 +69,9 @@ def plan(**changes):
 CLASSIFIED = [
     ({}, (Kind.NONE,) * 0, ""),
     ({"image": "tdengine/tdengine:3.3.7.6"}, (Kind.ROLLING_RESTART,), "rolling restart of 3 pods"),
-    ({"cpu_request": "1"}, (Kind.ROLLING_RESTART,), "the pod template changed"),
-    ({"taos_settings": {"TAOS_SUPPORT_VNODES": "32"}}, (Kind.ROLLING_RESTART,), "rolling restart"),
+    ({"cpu_request": "600m"}, (Kind.ROLLING_RESTART,), "one at a time (cpuRequest 500m -> 600m)"),
+    ({"taos_settings": {"TAOS_SUPPORT_VNODES": "32"}}, (Kind.ROLLING_RESTART,), "(taosSettings TAOS_SUPPORT_VNODES)"),
+    ({"labels": {"team": "db"}, "memory_limit": ""}, (Kind.ROLLING_RESTART,), "(memoryLimit 4Gi -> '', labels team)"),
     ({"timezone": "Asia/Hong_Kong"}, (Kind.ROLLING_RESTART,), "the same UTC offset all year"),
     ({"storage_size": "10Gi"}, (Kind.VOLUME_EXPANSION,), "taosdata 5Gi -> 10Gi"),
     ({"pod_management_policy": "OrderedReady"}, (Kind.RECREATE,), "recreated, no restart"),
@@ -209,6 +222,28 @@ PASSING = [
     ({"vnodes": (Vnode(3, 2, "app", "follower", False),)}, "is catching up (not restored)"),
     ({"alive": 2}, "show cluster alive says 2"),
 ]
+
+
+def scaled_out(note: str, reboot: float) -> Health:
+    """A scale-out to 4 with no template change: tdengine-3's dnode created, offline with `note`."""
+    h = health(revisions=(NEW, NEW, NEW))
+    fourth = PodInfo("tdengine-3", 3, True, "Running", False, "uid-3", NEW, "", 0.0)
+    joining = dataclasses.replace(dnode(3, "offline", reboot), vnodes=0, support_vnodes=0, note=note)
+    state = dataclasses.replace(h.state, dnodes=(*h.state.dnodes, joining))
+    sts = dataclasses.replace(h.statefulset, replicas=4)
+    return dataclasses.replace(h, statefulset=sts, pods=(*h.pods, fourth), state=state)
+
+
+def test_a_joining_dnode_is_waited_for_as_new_and_a_stopped_one_is_offline():
+    members = [*MEMBERS, "tdengine-3"]
+    # TDengine's note for a dnode whose taosd never reported (tdengine-admin.md §7, 'status not received')
+    step = next_step(scaled_out("status not received", 0.0), NAMING, members)
+    assert step.kind is StepKind.WAIT
+    assert step.reason == "waiting for dnode 4 of tdengine-3 to report (new, not yet seen)"
+    assert not any("offline" in p for p in step.problems)
+    # one that reported and stopped ('status msg timeout') is offline, as before
+    stopped = problems(scaled_out("status msg timeout", 100.0), NAMING, members)
+    assert "dnode 4 of tdengine-3 is offline (status msg timeout)" in stopped
 
 
 @pytest.mark.parametrize(("unwell", "says"), HARD)

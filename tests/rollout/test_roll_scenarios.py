@@ -86,11 +86,15 @@ def test_the_mnode_leaders_pod_goes_last(sim):
     healthy(engine, 4)
 
 
-def test_a_settings_change_and_a_scale_out_in_one_up(sim):
+def test_a_settings_change_and_a_scale_out_in_one_up(sim, capsys):
     engine = running(sim)
-    assert "scale-out 3 -> 4 dnodes; then rolling restart of 4 pods" in engine.preview(4, taos_settings={"TAOS_X": "1"})
-    engine.up(4, taos_settings={"TAOS_X": "1"})
+    said = engine.preview(4, taos_settings={"TAOS_X": "1"}, cpu_request="600m")
+    assert "scale-out 3 -> 4 dnodes; then rolling restart of 4 pods" in said
+    assert "one at a time (cpuRequest 500m -> 600m, taosSettings TAOS_X)" in said
+    engine.up(4, taos_settings={"TAOS_X": "1"}, cpu_request="600m")
     assert sorted(sim.kube.restarts) == ["tdengine-0", "tdengine-1", "tdengine-2"]  # tdengine-3 was born new
+    err = capsys.readouterr().err
+    assert "1 of 4: cpuRequest 500m -> 600m, taosSettings TAOS_X" in err and "pod template changed" not in err
     assert revisions(sim) == {sim.kube.update_revision}
     healthy(engine, 4)
 

@@ -130,6 +130,8 @@ class FakeKubeApi:
         self.forward_to = forward_to
         """Default TCP target of every port-forward; `forward_targets[(pod, port)]` overrides it."""
         self.forward_targets: dict[tuple[str, int], tuple[str, int]] = {}
+        self.exit_as_internal_error = False
+        """Report an exec's non-zero exit as kwok does: an InternalError Status without an exit code."""
         self.requests: list[tuple[str, str]] = []
         self.failures: dict[str, tuple[int, str]] = {}
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
@@ -267,7 +269,8 @@ def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                     result = backend.exec_in_pod(namespace, name, command, stdin)
                     return result.exit_code, result.stdout, result.stderr
 
-                serve_exec(self, command, query.get("stdin", ["false"])[0].lower() in ("true", "1"), run)
+                want_stdin = query.get("stdin", ["false"])[0].lower() in ("true", "1")
+                serve_exec(self, command, want_stdin, run, api.exit_as_internal_error)
             elif resource == "pods" and name and forward == "/portforward" and method == "GET":
                 pods = api.backend.list_pods(namespace, api.statefulset) if mine else []
                 if name not in {p.name for p in pods}:

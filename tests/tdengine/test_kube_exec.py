@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from components.tdengine.errors import KubeError
+from components.tdengine.errors import ExecFailed, KubeError
 from components.tdengine.kube import KubernetesApi
 from components.tdengine.kube_exec import exit_code
 from components.tdengine.kube_types import ExecResult, PodInfo, PodOps
@@ -68,6 +68,13 @@ def test_a_non_zero_exit_is_a_result_with_its_code_and_output(kube):
     assert (unknown.exit_code, unknown.stderr) == (127, "sh: 1: taos: not found\n")
 
 
+def test_a_status_without_an_exit_code_keeps_what_the_command_printed(kube, api, monkeypatch):
+    monkeypatch.setattr("components.tdengine.kube.exit_code", lambda _status: "the runtime lost it")
+    with pytest.raises(ExecFailed) as err:
+        kube.exec_in_pod(NS, "tdengine-0", benchmark_command("x", 1, 1, 1), benchmark_stdin("Wrong-1234"))
+    assert err.value.reason == "the runtime lost it" and "Authentication failure" in err.value.stderr
+
+
 def test_exec_and_delete_on_a_missing_pod_are_404s(kube):
     with pytest.raises(KubeError) as err:
         kube.exec_in_pod(NS, "tdengine-7", ["true"])
@@ -119,7 +126,7 @@ def test_a_command_that_does_not_exit_in_time_is_an_error():
     with FakeKubeApi(backend, NS, STS, ["taosdata"]) as server:  # type: ignore[arg-type]
         start = time.monotonic()
         threading.Timer(0.6, backend.release.set).start()  # so the stream closes soon after the client gives up
-        with pytest.raises(KubeError) as err:
+        with pytest.raises(ExecFailed) as err:
             KubernetesApi(server.kubeconfig()).exec_in_pod(NS, "tdengine-0", ["sleep", "60"], timeout=0.3)
         backend.release.set()
     assert "the command did not exit within 0.3s" in str(err.value)
@@ -135,6 +142,11 @@ def test_a_command_that_does_not_exit_in_time_is_an_error():
             3,
         ),
         ('{"status":"Failure","message":"container not found","reason":"InternalError"}', "container not found"),
+        (  # kwok v0.8.0: the runtime's os/exec error, no ExitCode cause
+            '{"status":"Failure","reason":"InternalError","code":500,"message":"Internal error occurred: error '
+            'executing command in container: cmd wait: sh -c exec taosBenchmark -y: exit status 255"}',
+            255,
+        ),
         ("", "the exec stream closed without an exit status"),
         ("not json", "the exec stream closed without an exit status"),
     ],

@@ -212,6 +212,18 @@ def test_scrub_removes_every_secret_longest_first():
     assert bench.tail("a\n\nb\nc\n", lines=2) == "    b\n    c"
 
 
+def test_tail_drops_taosbenchmarks_colours():
+    # what the real 3.3.7.5 taosBenchmark printed on stderr when its database could not be created
+    stderr = (
+        "\x1b[31mERROR: Call engine failed. error code: 0x800003ba, reason: Vnodes exhausted command CREATE "
+        "DATABASE IF NOT EXISTS pulumi_verify replica 1 PRECISION 'ms';\n\x1b[0m"
+    )
+    assert bench.tail(stderr) == (
+        "    ERROR: Call engine failed. error code: 0x800003ba, reason: Vnodes exhausted command CREATE DATABASE IF "
+        "NOT EXISTS pulumi_verify replica 1 PRECISION 'ms';"
+    )
+
+
 def test_verify_settings_are_validated_together_with_replicas():
     small = {"replicas": "1", "allowFewerThanThreeDnodes": "true"}
     assert ClusterArgs.from_mapping(small).verify_replica == 3  # off: not checked against replicas

@@ -14,12 +14,14 @@ import pytest
 import requests
 
 from components.args import ClusterArgs
+from components.tdengine.kube import KubernetesApi
 from components.tdengine.kube_types import ExecResult
 from components.verify import command
 from components.verify.failover import FailoverOptions
 from components.verify.report import format_report, summary
 from tests.harness import ROOT
 from tests.sim import SimCluster, ops
+from tests.sim.kube_api import FakeKubeApi
 
 PW = "Tdengine-2025!"
 NS = "tdengine-test"
@@ -171,6 +173,27 @@ def test_a_failed_taosbenchmark_is_shown_without_the_password():
     assert "password:                   <redacted>" in report.dataset_problem  # taosBenchmark printed it
     assert PW not in text and PW not in printed.getvalue()
     assert "dataset   FAIL" in text and "\nrows " not in text
+
+
+def test_vnodes_exhausted_under_kwoks_exec_is_a_failed_check_with_taosbenchmarks_error():
+    """kwok's exec server reports a non-zero exit without an exit code (an InternalError Status naming os/exec's
+    "exit status 255"): taosBenchmark's own error must still reach the report, as a failed check, not as an
+    unreachable cluster."""
+    sim = healthy(support_vnodes=1)
+    try:
+        sim.create_database("metrics", replica=3, vgroups=1)
+        host, port = sim.url.removeprefix("http://").rsplit(":", 1)
+        with FakeKubeApi(sim.kube, NS, "tdengine", ["taosdata"], forward_to=(host, int(port))) as api:
+            api.exit_as_internal_error = True
+            kube = KubernetesApi(api.kubeconfig())
+            code, report, text, _ = verify(sim, kube=kube)
+    finally:
+        sim.stop()
+    assert code == command.FAILED, text
+    assert "cannot reach the cluster" not in text
+    assert "taosBenchmark in tdengine-0 exited with 255:" in report.dataset_problem
+    assert "reason: Vnodes exhausted" in report.dataset_problem
+    assert "dataset   FAIL" in text and PW not in text
 
 
 def test_unreachable_rest_exits_3(sim):
