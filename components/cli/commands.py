@@ -13,7 +13,7 @@ from typing import Any
 from components import live, manifests, stack_file
 from components.args import ClusterArgs, ConfigError
 from components.automation import AutomationError, ClusterStack, StackTarget
-from components.cli.output import confirm, error, finish, format_topology, say
+from components.cli.output import confirm, error, finish, format_topology, kept_line, say
 from components.cli.preflight import preflight
 from components.cli.runtime import DECLINED, FAILED, OK, USAGE, Runtime
 from components.cli.stacks import stacks_to_preview
@@ -186,7 +186,12 @@ def _destroy(opts: argparse.Namespace, rt: Runtime) -> int:
     question = f"Destroy stack {opts.stack}: deletes the TDengine cluster {cluster} {volumes}."
     if not confirm(rt, opts, question):
         return DECLINED
-    return finish(rt, opts, _open(opts, rt).destroy())
+    result = _open(opts, rt).destroy()
+    code = finish(rt, opts, result)
+    kept = kept_line(result.stdout)
+    if kept and not opts.json:
+        say(rt, opts, kept)  # last, after the engine's summary and ours, as the README promises
+    return code
 
 
 @command("status")

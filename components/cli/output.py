@@ -61,6 +61,17 @@ def finish(rt: Runtime, opts: argparse.Namespace, result: OperationResult) -> in
     return OK
 
 
+KEPT = "destroy kept the data"
+"""How the membership provider's delete begins the line naming what a destroy left (membership/retained.py)."""
+
+
+def kept_line(stdout: str) -> str | None:
+    """The destroy's line about the data it kept, from the engine's output, where the engine's own summary follows
+    it: the command line prints it again as its last line."""
+    found = [line for line in stdout.splitlines() if KEPT in line]
+    return found[-1][found[-1].index(KEPT) :].strip() if found else None
+
+
 def as_json(result: OperationResult) -> dict[str, Any]:
     return {
         "operation": result.operation,

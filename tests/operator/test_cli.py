@@ -341,8 +341,15 @@ def test_destroy_asks_and_says_whether_data_is_kept(tmp_path):
     run = Run(tmp_path, stack, stdin=Terminal("n\n"))
     assert run("destroy", "--stack", "dev") == DECLINED
     assert "(the data volumes are kept)" in run.err and stack.operations() == []
-    assert Run(tmp_path, stack)("destroy", "--stack", "dev", "--yes") == OK
+    kept = "destroy kept the data (deleteDataOnDestroy is false): namespace tdengine-test (retained), its PVCs"
+    stack.scripts["destroy"] = Script(
+        lines=[f"    pulumi:pulumi:Stack tdengine-dev  [tdengine] {kept} (...)", "Resources:", "    - 13 deleted"],
+        changes={"delete": 13},
+    )
+    done = Run(tmp_path, stack)
+    assert done("destroy", "--stack", "dev", "--yes") == OK
     assert stack.operations() == ["destroy"]
+    assert done.out.strip().splitlines()[-1] == f"{kept} (...)"  # what was kept is the last line, after the summary
 
 
 # -- failures and machine-readable output ------------------------------------------------------------------------------
