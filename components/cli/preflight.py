@@ -15,6 +15,7 @@ import yaml
 
 from components.args import ClusterArgs, ConfigError
 from components.automation import PROJECT_NAME
+from components.cli import passphrase
 from components.cli.output import one_line, report
 from components.cli.runtime import MISSING, USAGE, Runtime, Stop
 from components.render import list_stacks, stack_values
@@ -154,9 +155,31 @@ def passphrase_problem(stack: str, path: Path, env: Mapping[str, str]) -> str | 
     if not isinstance(doc, dict) or "encryptionsalt" not in doc:
         return None
     if "PULUMI_CONFIG_PASSPHRASE" in env or "PULUMI_CONFIG_PASSPHRASE_FILE" in env:
-        return None
+        return _wrong_passphrase(stack, path, str(doc["encryptionsalt"]), env)
     return (
         f"stack {stack} encrypts its secrets with a passphrase (encryptionsalt in {path.name}) and neither "
         "PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set. Fix: export PULUMI_CONFIG_PASSPHRASE "
         f"with the passphrase stack {stack} was created with"
+    )
+
+
+def _wrong_passphrase(stack: str, path: Path, salt: str, env: Mapping[str, str]) -> str | None:
+    """The passphrase the environment gives, checked against the stack's salt (offline, about a second)."""
+    if "PULUMI_CONFIG_PASSPHRASE" in env:
+        candidates, source = [env["PULUMI_CONFIG_PASSPHRASE"]], "PULUMI_CONFIG_PASSPHRASE"
+    else:
+        source = "the file PULUMI_CONFIG_PASSPHRASE_FILE names"
+        try:
+            text = Path(env["PULUMI_CONFIG_PASSPHRASE_FILE"]).read_text()
+        except OSError as err:
+            return (
+                f"PULUMI_CONFIG_PASSPHRASE_FILE cannot be read: {one_line(err)}. Fix: point it at the passphrase file"
+            )
+        candidates = [text, text.rstrip("\r\n")]
+    verdicts = {passphrase.opens(salt, c) for c in candidates}
+    if True in verdicts or None in verdicts:
+        return None
+    return (
+        f"the passphrase in {source} does not open stack {stack}'s secrets (encryptionsalt in {path.name}). Fix: "
+        f"use the passphrase stack {stack} was created with"
     )

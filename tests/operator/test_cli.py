@@ -466,11 +466,28 @@ def test_verify_failover_is_refused_on_two_dnodes_with_exit_2(tmp_path):
     assert "Fix: scale to 3 or more dnodes" in result["problems"][0]
 
 
+REAL_SALT = "v1:b11OAGZmjtw=:v1:6A+yJgrYkCqCNwxj:GauubB6NzB9mlfCoIU6w+Ny74I7nEA=="
+"""What the real Pulumi CLI (v3.274.1, `pulumi stack init` with PULUMI_CONFIG_PASSPHRASE='correct horse') wrote."""
+
+
 def test_a_passphrase_stack_without_its_passphrase_is_refused_before_the_cli_runs(tmp_path):
     """Without it, the CLI failed minutes later with a raw "outputs of stack 'dev' failed: ... passphrase"."""
     run = Run(tmp_path)
     stack_file = run.project / "Pulumi.dev.yaml"
-    stack_file.write_text(stack_file.read_text() + "encryptionsalt: v1:c2FsdA==:v1:bm9uY2U=:Y2lwaGVy\n")
+    stack_file.write_text(stack_file.read_text() + f"encryptionsalt: {REAL_SALT}\n")
     assert run("preview", "--stack", "dev") == MISSING
     assert "PULUMI_CONFIG_PASSPHRASE" in run.err and run.factory.opened == []
-    assert Run(tmp_path, PULUMI_CONFIG_PASSPHRASE="")("preview", "--stack", "dev") == OK
+    assert Run(tmp_path, PULUMI_CONFIG_PASSPHRASE="correct horse")("preview", "--stack", "dev") == OK
+
+
+def test_a_wrong_passphrase_is_refused_before_the_cli_runs(tmp_path):
+    """It surfaced as a raw "outputs of stack 'dev' failed: code: 1 ... incorrect passphrase"."""
+    run = Run(tmp_path, PULUMI_CONFIG_PASSPHRASE="correct horse battery")
+    stack_file = run.project / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text() + f"encryptionsalt: {REAL_SALT}\n")
+    assert run("preview", "--stack", "dev") == MISSING and run.factory.opened == []
+    assert "the passphrase in PULUMI_CONFIG_PASSPHRASE does not open stack dev's secrets" in run.err
+    assert "correct horse" not in run.err
+    phrase = tmp_path / "phrase"
+    phrase.write_text("correct horse\n")
+    assert Run(tmp_path, PULUMI_CONFIG_PASSPHRASE_FILE=str(phrase))("preview", "--stack", "dev") == OK
