@@ -268,9 +268,10 @@ class Cluster:
             if seen < ready_at:
                 continue
             if d.proc is not p:
+                restarted = d.proc is not None  # a dnode's first process shows its start at once (tests/real)
                 d.proc = p
                 d.reboot_time = p.started_at
-                d.reboot_shown_at = ready_at + hb
+                d.reboot_shown_at = ready_at + hb if restarted else 0.0
                 d.caught_up_at = ready_at + self.cfg.catchup_seconds
                 d.frozen = {}
             p.data.dnode_id = d.id
