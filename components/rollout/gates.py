@@ -11,7 +11,9 @@ pod's dnode back and its vgroups caught up", and nothing else goes down while an
 Which pod: highest ordinal first, the one hosting the mnode leader last. TDengine has no statement that moves the
 mnode leadership in 3.3 (tdengine-admin.md §4, and none in TDengine's documentation), nor one that moves vgroup
 leaders off a given dnode (`balance vgroup leader`, Enterprise, re-elects at random); restarting the leader's
-pod is what moves it. Going last, that restart is the roll's only mnode election.
+pod is what moves it. Going last, that restart is the only election the roll causes by taking the leader
+down; a restarted follower can still call one when it rejoins, and win it (observed on 3.3.7.5: docs/e2e.md),
+so the order reads the leader again before every restart.
 
     StatefulSet / pods                        | cluster   | step
     ------------------------------------------|-----------|--------------------------------------------------

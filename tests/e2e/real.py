@@ -107,6 +107,24 @@ class TDengineView:
     def dnodes(self) -> list[dict[str, Any]]:
         return self.sql("show dnodes")
 
+    def dnodes_via(self, ips: list[str], password: str, timeout: float = 5) -> list[dict[str, Any]] | None:
+        """`show dnodes` from the first of `ips` whose taosAdapter answers it, or None when none does (every pod
+        restarting, an mnode election): for a watcher that polls, with pod IPs it read itself."""
+        return self.sql_via(ips, password, "show dnodes", timeout)
+
+    def sql_via(self, ips: list[str], password: str, statement: str, timeout: float = 5) -> list[dict[str, Any]] | None:
+        """Rows of `statement` from the first of `ips` whose taosAdapter answers it, or None when none does."""
+        for ip in ips:
+            try:
+                answer = self._post(ip, password, statement, timeout)
+            except (requests.RequestException, ValueError):
+                continue
+            if answer.get("code") != 0:
+                continue
+            names = [c[0] for c in answer.get("column_meta", [])]
+            return [dict(zip(names, row, strict=True)) for row in answer.get("data", [])]
+        return None
+
     def mnodes(self) -> list[dict[str, Any]]:
         return self.sql("show mnodes")
 
