@@ -168,6 +168,10 @@ def _env(args: ClusterArgs) -> list[dict[str, Any]]:
             "value": f"$(STS_NAME)-0.$(SERVICE_NAME).$(STS_NAMESPACE).{suffix}:$(TAOS_SERVER_PORT)",
         },
         {"name": "TAOS_FQDN", "value": f"$(POD_NAME).$(SERVICE_NAME).$(STS_NAMESPACE).{suffix}"},
+        # TDengine 3.3.6+ keeps a dnode's first-start settings in its data dir and ignores taos.cfg and TAOS_* on
+        # later starts unless forceReadConfig is 1: without it a taosSettings change rolled the pods and changed
+        # nothing (seen on real 3.3.7.5 pods: tests/e2e/test_day2.py). The stack's settings are the source of truth.
+        {"name": "TAOS_FORCE_READ_CONFIG", "value": "1"},
         {"name": PASSWORD_KEY, "valueFrom": {"secretKeyRef": {"name": secret_name(args), "key": PASSWORD_KEY}}},
     ]
     if args.rest_port != 6041:
