@@ -221,7 +221,7 @@ def test_preview_says_a_settings_change_is_a_rolling_restart_and_sends_no_sql(cl
     assert "[tdengine] plan: rolling restart of 3 pods, one at a time (taosSettings TAOS_NUM_OF_RPC_SESSIONS)" in (
         run.output
     ), run.output
-    assert "tdengine-change update [diff: ~plan,templateHash]" in run.stdout, run.stdout
+    assert "tdengine-change update [diff: ~plan,templateHash,templateSettings]" in run.stdout, run.stdout
     diff = e2e.project.preview("--diff").check().stdout
     assert '+ plan               : "rolling restart of 3 pods' in diff, diff
     assert "TAOS_NUM_OF_RPC_SESSIONS" in diff  # the taoscfg ConfigMap's new entry
