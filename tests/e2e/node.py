@@ -34,6 +34,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -435,19 +436,28 @@ def _cgroup_dirs(root: str) -> list[Path]:
     return sorted((Path(p) for p in found), key=lambda p: len(p.parts), reverse=True)
 
 
-def _kill_cgroup_tree(root: str) -> None:
-    deadline = time.monotonic() + 20
+def _kill_until_gone(find: Callable[[], set[int]], seconds: float) -> None:
+    """SIGKILL what `find` returns until it returns nothing (or the time is up): a process may fork meanwhile."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        pids = set()
-        for d in _cgroup_dirs(root):
-            with contextlib.suppress(OSError):
-                pids.update(int(p) for p in (d / "cgroup.procs").read_text().split())
+        pids = find()
         if not pids:
             return
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
+
+
+def _kill_cgroup_tree(root: str) -> None:
+    def in_cgroups() -> set[int]:
+        pids: set[int] = set()
+        for d in _cgroup_dirs(root):
+            with contextlib.suppress(OSError):
+                pids.update(int(p) for p in (d / "cgroup.procs").read_text().split())
+        return pids
+
+    _kill_until_gone(in_cgroups, 20)
 
 
 def _remove_cgroup_tree(root: str) -> None:
@@ -464,9 +474,9 @@ def _remove_cgroup_tree(root: str) -> None:
 
 def _kill_by_cmdline(needle: str) -> None:
     me = os.getpid()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        pids = []
+
+    def naming_it() -> set[int]:
+        pids = set()
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit() or int(entry.name) == me:
                 continue
@@ -475,13 +485,10 @@ def _kill_by_cmdline(needle: str) -> None:
             except OSError:
                 continue
             if needle in cmdline:
-                pids.append(int(entry.name))
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.2)
+                pids.add(int(entry.name))
+        return pids
+
+    _kill_until_gone(naming_it, 15)
 
 
 def _unmount_under(prefix: str) -> None:

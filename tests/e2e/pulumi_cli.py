@@ -155,3 +155,16 @@ class PulumiProject:
 
     def everything_printed(self) -> str:
         return "\n".join(r.output for r in self.runs)
+
+    def operator(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """`venv/bin/python -m components ARGS` (the operator command line) on this project, with the toolchain's
+        CLI on PATH."""
+        return subprocess.run(
+            [str(ROOT / "venv" / "bin" / "python"), "-m", "components", *args, "--project-dir", str(self.dir)],
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.controlplane import E2E_DIR, ROOT
+from tests.e2e.controlplane import E2E_DIR
 from tests.e2e.harness import NAMESPACE, STATEFULSET
 from tests.e2e.real import STACK_RESOURCES, RealCluster
 
@@ -43,16 +43,7 @@ ROWS = {"app.meters": 0}
 
 
 def operator(e2e: RealCluster, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """`venv/bin/python -m components ARGS` on the e2e project, with the toolchain's CLI."""
-    return subprocess.run(
-        [str(ROOT / "venv" / "bin" / "python"), "-m", "components", *args, "--project-dir", str(e2e.project.dir)],
-        cwd=ROOT,
-        env=e2e.project.env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return e2e.project.operator(*args, timeout=timeout)
 
 
 def record(e2e: RealCluster, drill: dict[str, Any]) -> None:

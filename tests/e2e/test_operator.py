@@ -20,16 +20,7 @@ STACK = {"namespace": NAMESPACE, "storageClass": "standard", "replicas": "3", **
 
 
 def operator(e2e: RealCluster, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """`venv/bin/python -m components ARGS` on the e2e project, with the toolchain's CLI."""
-    return subprocess.run(
-        [str(ROOT / "venv" / "bin" / "python"), "-m", "components", *args, "--project-dir", str(e2e.project.dir)],
-        cwd=ROOT,
-        env=e2e.project.env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return e2e.project.operator(*args, timeout=timeout)
 
 
 def test_operator_cli_up_status_scale_and_destroy(e2e: RealCluster, watcher: ApiWatcher) -> None:
