@@ -22,6 +22,9 @@ from components.tdengine.rows import ClusterState, Dnode
 from components.tdengine.session import Session, read_cluster, read_layout, read_state
 from components.tdengine.wait import Deadline, Pending, Progress, Stall, stderr_progress
 
+UNSEEN_MOVE_SECONDS = 30.0
+"""How long a `redistribute vgroup` that shows no move is read again before the preflight judges it."""
+
 
 def drain(s: Session, old_members: list[str], p: MembershipProps, progress: Progress = stderr_progress) -> list[str]:
     """Preflight and the placement plan (refusing before any change), then drain the departing dnodes one at a
@@ -54,9 +57,12 @@ def _plan_and_drain(
     naming = s.conn.naming
     new_members = list(p.members)
 
-    def both(_elapsed: float) -> tuple[ClusterState, Layout]:
+    def both(elapsed: float) -> tuple[ClusterState, Layout] | Pending:
         now = read_state(s.admin)
-        return now, read_layout(s.admin, now)
+        layout = read_layout(s.admin, now)
+        if scale_plan.redistribute_unseen(now, layout) and elapsed < UNSEEN_MOVE_SECONDS:
+            return Pending(observed="a redistribute vgroup runs and no vgroup shows its move yet (or any more)")
+        return now, layout
 
     state, layout = wait.until(
         "scale-in preflight",

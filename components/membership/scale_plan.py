@@ -263,6 +263,12 @@ def redistributing(state: ClusterState, layout: Layout, leaving: list[int]) -> b
     return any(layout.moving(v) and any(m.dnode_id in leaving for m in v.members[:-1]) for v in layout.vgroups)
 
 
+def redistribute_unseen(state: ClusterState, layout: Layout) -> bool:
+    """A `redistribute vgroup` runs and no vgroup shows a move: it is between its start and its learner, or between
+    its last member change and its end. Whose it is cannot be told yet; read again before judging."""
+    return any(t.oper == "red-vgroup" for t in state.transactions) and not any(layout.moving(v) for v in layout.vgroups)
+
+
 def describe(plan: Plan, order: list[str]) -> list[str]:
     """The plan as progress lines: what leaves, every statement, and every vgroup moved and why."""
     once = sum(isinstance(s, Redistribute) for s in plan.steps)

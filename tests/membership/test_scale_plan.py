@@ -155,3 +155,18 @@ def test_a_move_in_flight_counts_as_done_and_a_redistribute_of_ours_is_recognise
     assert not scale_plan.redistributing(state, layout, [3])  # not a departing dnode's vnode: not ours
     model = placement.Model.of(state, layout, NAMING, [4, 3])
     assert next(g for g in model.groups if g.id == 4).members == [2, 1, 5]
+    assert not scale_plan.redistribute_unseen(state, layout)  # the move shows: judged at once
+
+
+def test_a_redistribute_that_shows_no_move_is_read_again_before_it_is_judged():
+    """Between its last member change and its end (or its start and its learner) a `red-vgroup` shows no 4th slot:
+    neither ours nor foreign yet. Without a transaction, or once the move shows, nothing waits."""
+    red = (Transaction(9, "redoAction", "red-vgroup", 0, "", "mv3"),)
+    state, layout = cluster({"mv3": MV3, "mv1": MV1}, transactions=red)
+    assert scale_plan.redistribute_unseen(state, layout)
+    assert not scale_plan.redistributing(state, layout, [4, 3])
+    idle, _ = cluster({"mv3": MV3, "mv1": MV1})
+    assert not scale_plan.redistribute_unseen(idle, layout)
+    drop = (Transaction(9, "redoAction", "drop-dnode", 0, ""),)
+    dropping, _ = cluster({"mv3": MV3, "mv1": MV1}, transactions=drop)
+    assert not scale_plan.redistribute_unseen(dropping, layout)
