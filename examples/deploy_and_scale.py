@@ -33,11 +33,13 @@ from components.automation import (
 from components.cli.output import format_topology
 
 
-def settings(namespace: str, replicas: int) -> ClusterArgs:
+def settings(namespace: str, replicas: int, cpu_request: str = "500m", memory_request: str = "1Gi") -> ClusterArgs:
     """The cluster, as code: everything not named here keeps its default (see README, Configuration)."""
     return ClusterArgs(
         namespace=namespace,
         replicas=replicas,
+        cpu_request=cpu_request,
+        memory_request=memory_request,
         storage_class="",  # the cluster's default StorageClass
         storage_size="10Gi",
         taos_settings={"TAOS_NUM_OF_RPC_THREADS": "4"},
@@ -51,9 +53,11 @@ def deploy_and_scale(
     scale_to: int,
     factory: StackFactory = open_stack,
     say: Callable[[str], None] = print,
+    requests: tuple[str, str] = ("500m", "1Gi"),
 ) -> list[OperationResult]:
-    """`up` with 3 dnodes, then `scale` to `scale_to` (a scale-in drains the departing dnodes first)."""
-    stack = ClusterStack.open(target, settings(namespace, 3), factory=factory, on_output=say)
+    """`up` with 3 dnodes, then `scale` to `scale_to` (a scale-in drains the departing dnodes first).
+    `requests`: each pod's CPU and memory request."""
+    stack = ClusterStack.open(target, settings(namespace, 3, *requests), factory=factory, on_output=say)
     results = [stack.up()]
     say(results[-1].summary_line())
     results.append(stack.scale(scale_to))
@@ -88,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--namespace", default="tdengine-demo", help="Kubernetes namespace (default: tdengine-demo)")
     parser.add_argument("--scale-to", type=int, default=5, help="dnodes after the scale step (default: 5)")
+    parser.add_argument("--cpu-request", default="500m", help="each pod's CPU request (default: 500m)")
+    parser.add_argument("--memory-request", default="1Gi", help="each pod's memory request (default: 1Gi)")
     opts = parser.parse_args(argv)
     passphrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE")
     if passphrase is None:
@@ -103,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     target = StackTarget(opts.stack, backend_url=backend, secrets_provider="passphrase", passphrase=passphrase)
     try:
-        deploy_and_scale(target, opts.namespace, opts.scale_to)
+        deploy_and_scale(target, opts.namespace, opts.scale_to, requests=(opts.cpu_request, opts.memory_request))
     except AutomationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

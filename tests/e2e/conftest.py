@@ -27,7 +27,8 @@ def e2e(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     module = request.module.__name__.rsplit(".", 1)[-1]
     workdir = tmp_path_factory.mktemp(module)
     options = getattr(request.module, "CLUSTER_OPTIONS", {})
-    cluster = RealCluster(workdir) if getattr(request.module, "REAL", False) else E2ECluster(workdir, **options)
+    real = getattr(request.module, "REAL", False)
+    cluster = RealCluster(workdir, **options) if real else E2ECluster(workdir, **options)
     request.config.stash[_CLUSTER] = cluster
     cluster.start()
     try:

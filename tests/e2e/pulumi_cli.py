@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,3 +169,30 @@ class PulumiProject:
             timeout=timeout,
             check=False,
         )
+
+
+def interrupt_when(proc: subprocess.Popen[str], marker: str, sig: int, group: bool, after: float = 0.0) -> list[str]:
+    """Read the CLI's output; `after` seconds past the first line containing `marker` (the statement it announces
+    is sent by then), send `sig` (to the CLI alone, or to its process group as a terminal's Ctrl-C does).
+    Returns every line, until the CLI has exited."""
+    lines: list[str] = []
+    sent = threading.Event()
+
+    def send() -> None:
+        sent.set()
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            os.kill(proc.pid, sig)
+
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if marker in line and not sent.is_set():
+            timer = threading.Timer(after, send)
+            timer.start()
+            sent.set()
+    proc.wait(timeout=300)
+    end_session(proc.pid)  # what it left (after a SIGKILL, its plugins: each in a process group of its own)
+    assert sent.is_set(), f"never saw {marker!r}:\n{''.join(lines)}"
+    return lines

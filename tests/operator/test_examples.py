@@ -48,7 +48,9 @@ def test_example_deploys_then_scales_with_secrets_in_config(monkeypatch):
     stack.scripts["up"] = Script(lines=["Updating (demo)"], changes={"create": 10})
     said: list[str] = []
     target = StackTarget("demo", backend_url="file:///tmp/state", secrets_provider="passphrase", passphrase="p")
-    results = example.deploy_and_scale(target, "tdengine-demo", 5, factory=FakeFactory(stack), say=said.append)
+    results = example.deploy_and_scale(
+        target, "tdengine-demo", 5, factory=FakeFactory(stack), say=said.append, requests=("250m", "512Mi")
+    )
     names = [c[0] for c in stack.calls]
     assert names.index("set_all_config") < names.index("up")
     assert [c for c in stack.calls if c[0] in ("up", "set_all_config")][-2:] == [
@@ -57,6 +59,8 @@ def test_example_deploys_then_scales_with_secrets_in_config(monkeypatch):
     ]
     assert stack.values["tdengine:rootPassword"] == ("Ex4mple-Pass.word", True)
     assert stack.values["tdengine:replicas"] == ("5", False) and len(results) == 2
+    assert stack.values["tdengine:cpuRequest"] == ("250m", False)
+    assert stack.values["tdengine:memoryRequest"] == ("512Mi", False)
     assert "up demo: 10 create" in said and any(line.startswith("dnodes: tdengine-0") for line in said)
     assert "Ex4mple-Pass.word" not in "\n".join(said)
 
@@ -88,10 +92,12 @@ def test_a_missing_file_backend_folder_is_created_as_an_absolute_url(tmp_path, m
 def test_main_hands_the_prepared_backend_to_the_stack(tmp_path, monkeypatch):
     example = load_example()
     seen: list[Any] = []
-    monkeypatch.setattr(example, "deploy_and_scale", lambda target, *_args: seen.append(target))
+    monkeypatch.setattr(example, "deploy_and_scale", lambda target, *_args, **kw: seen.append((target, kw)))
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "p")
-    assert example.main(["--backend", f"file://{tmp_path}/new-state"]) == 0
-    assert seen[0].backend_url == f"file://{tmp_path}/new-state" and (tmp_path / "new-state").is_dir()
+    assert example.main(["--backend", f"file://{tmp_path}/new-state", "--cpu-request", "100m"]) == 0
+    target, kw = seen[0]
+    assert target.backend_url == f"file://{tmp_path}/new-state" and (tmp_path / "new-state").is_dir()
+    assert kw["requests"] == ("100m", "1Gi")
 
 
 def test_a_backend_folder_that_cannot_be_created_is_one_error_line(tmp_path):
