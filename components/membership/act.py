@@ -4,18 +4,23 @@ change already made), with its progress line. The only place the membership runb
 
 from __future__ import annotations
 
+import time
+
 from components.membership.plan import Step, StepKind
 from components.tdengine import sql
 from components.tdengine.errors import AdminTimeout, AdminUnreachable, ClusterError, TDengineError
 from components.tdengine.session import Session, execute_tolerating
-from components.tdengine.wait import Progress
+from components.tdengine.wait import Deadline, Progress
 
 GO_BACK = "to keep the dnodes instead: `pulumi refresh`, set replicas back to its old value, `pulumi up`"
 """How to undo a scale-in that stopped half-way (the README's "Scaling")."""
+MIN_STATEMENT_SECONDS = 0.1
+"""The shortest wait for a blocking statement's answer, even at the deadline: it must reach TDengine."""
 
 
-def take(s: Session, step: Step, progress: Progress, pod: str = "") -> None:
-    """Run `step` (not `done` or `wait`, which send nothing); `pod` names the departing pod it is for."""
+def take(s: Session, step: Step, progress: Progress, pod: str = "", within: Deadline | None = None) -> None:
+    """Run `step` (not `done` or `wait`, which send nothing); `pod` names the departing pod it is for. `within`:
+    the drain's deadline, which a statement that blocks while vnodes move must not outlast."""
     if step.kind is StepKind.CREATE_DNODE:
         progress(f"create dnode '{step.endpoint}' ({step.reason})")
         execute_tolerating(s.admin, sql.create_dnode(step.endpoint), {sql.DNODE_ALREADY_EXISTS})
@@ -27,25 +32,29 @@ def take(s: Session, step: Step, progress: Progress, pod: str = "") -> None:
         execute_tolerating(s.admin, sql.drop_mnode(step.dnode_id), {sql.MNODE_NOT_THERE})
     elif step.kind is StepKind.DROP_DNODE:
         progress(f"{pod}: {sql.drop_dnode(step.dnode_id, step.force)}" + (f" ({step.reason})" if step.reason else ""))
-        _blocking(
-            s, pod, sql.drop_dnode(step.dnode_id, step.force), progress, {sql.DNODE_NOT_EXIST, sql.DNODE_IN_DROPPING}
-        )
+        done = {sql.DNODE_NOT_EXIST, sql.DNODE_IN_DROPPING}
+        _blocking(s, pod, sql.drop_dnode(step.dnode_id, step.force), progress, done, within)
     elif step.kind is StepKind.REDISTRIBUTE:
         statement = sql.redistribute_vgroup(step.vgroup, step.members)
         progress(f"{pod}: {statement} ({step.reason})")
-        _blocking(s, pod, statement, progress, set())
+        _blocking(s, pod, statement, progress, set(), within)
     else:
         raise ValueError(f"step {step.kind} sends no statement")
 
 
-def _blocking(s: Session, pod: str, statement: str, progress: Progress, done: set[int]) -> None:
-    """`drop dnode` and `redistribute vgroup` block while the vnodes move: a timeout or a "continues in the
-    background" answer is not a failure, the drain's wait decides (the vnode or the dnode's row must go);
-    `done`: answers that mean it happened already."""
+def _blocking(
+    s: Session, pod: str, statement: str, progress: Progress, done: set[int], within: Deadline | None
+) -> None:
+    """`drop dnode` and `redistribute vgroup` block while the vnodes move (about 20 s on a real cluster): a timeout
+    or a "continues in the background" answer is not a failure, the drain's wait decides (the vnode or the dnode's
+    row must go), and the wait is cut at the drain's deadline. `done`: answers that mean it happened already."""
+    timeout = s.conn.statement_timeout
+    if within is not None:
+        timeout = max(MIN_STATEMENT_SECONDS, min(timeout, within.at - time.monotonic()))
     try:
-        s.admin.execute(statement)
+        s.admin.execute(statement, timeout=timeout)
     except AdminTimeout:
-        progress(f"{pod}: {statement} still running after {s.conn.statement_timeout:g}s; polling")
+        progress(f"{pod}: {statement} still running after {timeout:g}s; polling")
     except TDengineError as err:
         if err.code in sql.CONTINUES_IN_BACKGROUND:
             progress(f"{pod}: {err.message}; polling")

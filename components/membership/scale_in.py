@@ -91,6 +91,7 @@ def drain_one(
     """Move an mnode off the pod's dnode, move the vnodes the plan moves once (`redistribute vgroup`), then
     `drop dnode`, and wait until its row is gone from `show dnodes`. `later`: the pods drained after it."""
     naming = s.conn.naming
+    deadline = Deadline.after(p.drain_timeout, "drainTimeoutSeconds")
 
     def probe(elapsed: float) -> bool | Pending:
         state = read_state(s.admin)
@@ -105,7 +106,7 @@ def drain_one(
         moving = dnode.is_dropping or (step.kind is StepKind.WAIT and bool(state.transactions))
         return Pending(
             observed=_observed(state, dnode, pod),
-            act=None if step.kind is StepKind.WAIT else (lambda: act.take(s, step, progress, pod)),
+            act=None if step.kind is StepKind.WAIT else (lambda: act.take(s, step, progress, pod, within=deadline)),
             mark=dnode.vnodes if moving else None,
             note=f"{pod}: dnode {dnode.id} {dnode.status}, {dnode.vnodes} vnodes left, {elapsed:.1f}s"
             if dnode.is_dropping
@@ -118,7 +119,7 @@ def drain_one(
     wait.until(
         f"drain of {pod}",
         probe,
-        deadline=Deadline.after(p.drain_timeout, "drainTimeoutSeconds"),
+        deadline=deadline,
         poll=p.poll_interval,
         stall=Stall(p.stall_timeout, "stallTimeoutSeconds", "no vnode moved"),
         reconnect=s.reconnect,

@@ -87,13 +87,26 @@ def test_a_new_cluster_with_data(e2e: RealCluster) -> None:
 def test_failover_drills_in_a_row(e2e: RealCluster) -> None:
     root = str(E2E_DIR)
     for n in range(FAILOVER_DRILLS):
-        done = operator(e2e, "verify", "--stack", "e2e", "--failover", "--json", "--pulumi-root", root)
-        assert done.returncode in (0, 5), f"drill {n + 1}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-        summary = json.loads(done.stdout)
-        failover = summary["failover"]
-        assert failover["outcome"] in ("leader moved", "back before any election"), summary
-        whole = assert_whole(e2e)
+        try:
+            done = operator(e2e, "verify", "--stack", "e2e", "--failover", "--json", "--pulumi-root", root)
+            assert done.returncode in (0, 5), f"drill {n + 1}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+            summary = json.loads(done.stdout)
+            failover = summary["failover"]
+            assert failover["outcome"] in ("leader moved", "back before any election"), summary
+            whole = assert_whole(e2e)
+        except AssertionError:
+            keep_pod_logs(e2e, f"drill-{n + 1}")  # the survivors' taosd logs go with their pods
+            raise
         record(e2e, {"drill": "failover", "n": n + 1, **failover, "wholeAfterVerify": round(whole, 2)})
+
+
+def keep_pod_logs(e2e: RealCluster, prefix: str) -> None:
+    """Every pod's container log (and the one before a restart) into the work directory's logs."""
+    for pod in e2e.plane.get("pods", "-n", NAMESPACE)["items"]:
+        name = pod["metadata"]["name"]
+        for extra in ((), ("--previous",)):
+            text = e2e.plane.kubectl("logs", name, "-n", NAMESPACE, *extra, check=False)
+            (e2e.workdir / "logs" / f"{prefix}-{name}{''.join(extra)}.log").write_text(text)
 
 
 def test_cold_restarts(e2e: RealCluster) -> None:

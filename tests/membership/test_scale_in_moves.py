@@ -126,3 +126,17 @@ def test_when_the_drops_would_run_out_of_room_every_vnode_moves_by_redistribute(
         assert {vg["id"]: sorted(vg["members"]) for vg in sim.vgroups()} == {2: [3], 3: [2], 4: [1], 5: [1, 2, 3]}
         settled(sim, engine, 3)
         assert sim.violations == []
+
+
+def test_a_drop_that_blocks_past_the_drain_deadline_is_cut_there() -> None:
+    """`drop dnode` blocks while its vnodes move (about 20 s on the real cluster, where a 10 s deadline ran 20.3 s).
+    Here its moves take 3 s, `drainTimeoutSeconds` is 1 and a statement may take 30: the drain gives up at its
+    deadline with the move still running in TDengine, and a re-run waits for it."""
+    for sim, engine in layout(4, migration=3.0):
+        with pytest.raises(MemberNotDrained, match="drainTimeoutSeconds") as err:
+            engine.up(4, drainTimeoutSeconds=1, statementTimeoutSeconds=30, **COSTS)
+        assert "re-run `pulumi up` to keep waiting" in str(err.value)
+        dropping = next(d for d in sim.dnodes() if d["id"] == 4)  # tdengine-4: the drop goes on in TDengine
+        assert dropping["status"] == "dropping" and sim.kube.replicas == 5
+        engine.up(4, **COSTS)
+        settled(sim, engine, 4)
