@@ -23,10 +23,10 @@ def take(s: Session, step: Step, progress: Progress, pod: str = "", within: Dead
     the drain's deadline, which a statement that blocks while vnodes move must not outlast."""
     if step.kind is StepKind.CREATE_DNODE:
         progress(f"create dnode '{step.endpoint}' ({step.reason})")
-        execute_tolerating(s.admin, sql.create_dnode(step.endpoint), {sql.DNODE_ALREADY_EXISTS})
+        _creating(s, sql.create_dnode(step.endpoint), {sql.DNODE_ALREADY_EXISTS}, progress)
     elif step.kind is StepKind.CREATE_MNODE:  # 'already exists' and 'cannot exceed 3': a re-run may find it done
         progress(f"create mnode on dnode {step.dnode_id} ({step.endpoint})")
-        execute_tolerating(s.admin, sql.create_mnode(step.dnode_id), {sql.MNODE_ALREADY_EXISTS, sql.TOO_MANY_MNODES})
+        _creating(s, sql.create_mnode(step.dnode_id), {sql.MNODE_ALREADY_EXISTS, sql.TOO_MANY_MNODES}, progress)
     elif step.kind is StepKind.DROP_MNODE:
         progress(f"{pod}: drop mnode on dnode {step.dnode_id} (moving it before the drain)")
         execute_tolerating(s.admin, sql.drop_mnode(step.dnode_id), {sql.MNODE_NOT_THERE})
@@ -40,6 +40,17 @@ def take(s: Session, step: Step, progress: Progress, pod: str = "", within: Dead
         _blocking(s, pod, statement, progress, set(), within)
     else:
         raise ValueError(f"step {step.kind} sends no statement")
+
+
+def _creating(s: Session, statement: str, done: set[int], progress: Progress) -> None:
+    """A transaction that started after the plan read none (979) only delays the create: the next read waits for
+    it (`plan._after_transactions`)."""
+    try:
+        execute_tolerating(s.admin, statement, done)
+    except TDengineError as err:
+        if err.code != sql.TRANS_CONFLICT:
+            raise
+        progress(f"{statement}: {err.message}; waiting for the transaction, then again")
 
 
 def _blocking(

@@ -44,6 +44,8 @@ def converge(
             for step in changes:
                 act.take(s, step, progress)
 
+        if not changes and state.transactions:  # said once: a wait TDengine's own transaction sets (a drop's)
+            return Pending(steps[0].reason, mark=steps[0].reason, note=steps[0].reason)
         return Pending(steps[0].reason, act=take_all if changes else None)
 
     return wait.until(

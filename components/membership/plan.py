@@ -252,18 +252,29 @@ def plan_membership(state: ClusterState, naming: Naming, members: list[str]) -> 
         if dnode is None
     ]
     if steps:
-        return steps
+        return _after_transactions(state, steps)
     not_ready = [pod for pod, dnode in dnodes.items() if dnode is None or not dnode.is_ready]
     if not_ready:
         return [Step(StepKind.WAIT, reason=f"dnodes of {', '.join(not_ready)} not ready yet")]
     candidate = mnode_to_add(state, naming, members)
     if candidate is not None:
-        return [Step(StepKind.CREATE_MNODE, candidate.id, candidate.endpoint, reason="fewer than 3 mnodes")]
+        step = Step(StepKind.CREATE_MNODE, candidate.id, candidate.endpoint, reason="fewer than 3 mnodes")
+        return _after_transactions(state, [step])
     settling = [m for m in state.mnodes if not m.is_settled]
     if settling or state.leader is None:
         shown = ", ".join(f"{m.endpoint} {m.role}" for m in settling) or "no leader"
         return [Step(StepKind.WAIT, reason=f"mnodes not settled yet: {shown}")]
     return []
+
+
+def _after_transactions(state: ClusterState, steps: list[Step]) -> list[Step]:
+    """`create dnode` and `create mnode` are refused (979, "Conflict transaction not completed") while any
+    transaction runs, such as the drop of a scale-in that was stopped and taken back: wait for it instead."""
+    if not state.transactions:
+        return steps
+    t = state.transactions[0]
+    statement = "create dnode" if steps[0].kind is StepKind.CREATE_DNODE else "create mnode"
+    return [Step(StepKind.WAIT, reason=f"{statement} waits for transaction {t.id} ({t.oper}, stage {t.stage}) to end")]
 
 
 def reclaimable_pvcs(

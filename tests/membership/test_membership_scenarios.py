@@ -207,6 +207,38 @@ def test_resumes_while_the_interrupted_drop_still_moves_vnodes(sim, capsys):
     assert "tdengine-4: its drop from an earlier run is still moving vnodes" in capsys.readouterr().err
 
 
+def test_a_scale_in_taken_back_while_its_drop_still_runs_waits_for_the_drop(sim, capsys):
+    """Seen on the real cluster: 5 -> 3 stopped while tdengine-3's drop moved its vnodes (tdengine-4, empty, already
+    dropped), `replicas` set back to 5, refresh, `up` at once: `create dnode` for tdengine-4 met 979 (the drop's
+    transaction still running) and the run failed. The joins now wait for the transaction; both pods come back as
+    new dnodes on new volumes."""
+    sim.bootstrap(4)
+    engine = Engine(sim)
+    engine.up(4)
+    sim.create_database("app", replica=1, vgroups=8)  # on tdengine-0..3 only
+    engine.up(5)
+    first = ids(sim)
+    sim.faults.stall_drop(True)
+    with pytest.raises(MemberNotDrained, match="stalled"):
+        engine.up(3, stallTimeoutSeconds=0.3)
+    assert "tdengine-4" not in ids(sim) and sim.snapshot().dnode(sim.endpoint(3))["status"] == "dropping"
+    sim.faults.hold_moves(True)  # still moving when the next `up` starts
+    sim.faults.stall_drop(False)
+
+    def release() -> None:
+        time.sleep(0.5)
+        sim.faults.hold_moves(False)
+
+    threading.Thread(target=release, daemon=True).start()
+    engine.refresh()
+    engine.up(5)
+    now = ids(sim)
+    assert sorted(now) == [f"tdengine-{i}" for i in range(5)]
+    assert now["tdengine-3"] > first["tdengine-4"] and now["tdengine-4"] > first["tdengine-4"]  # new dnodes
+    err = capsys.readouterr().err
+    assert "create dnode waits for transaction" in err and "(drop-dnode, stage redoAction) to end" in err, err
+
+
 def test_background_continue_error_during_a_drop_means_keep_waiting(sim):
     sim.bootstrap(4)
     engine = Engine(sim)

@@ -182,6 +182,23 @@ def test_plan_membership_creates_missing_dnodes_then_mnodes_on_lowest_ordinals()
     assert plan.plan_membership(state([(0, 1, 0, "ready")], [(0, "leader")]), NAMING, pods(1)) == []
 
 
+def test_plan_membership_waits_for_a_running_transaction_before_creating():
+    """On the real cluster a scale-in killed mid-drop and taken back met 979 on `create dnode`: the drop's
+    transaction was still running. Both creates wait for any transaction; a wait or nothing to do is unchanged."""
+    drop = [(9, "drop-dnode")]
+    s = state([(0, 1, 0, "ready")], [(0, "leader")], transactions=drop)
+    [step] = plan.plan_membership(s, NAMING, pods(3))
+    assert (
+        step.kind == "wait"
+        and step.reason == "create dnode waits for transaction 9 (drop-dnode, stage redoAction) to end"
+    )
+    s = state([(0, 1, 0, "ready"), (1, 3, 0, "ready"), (2, 2, 0, "ready")], [(0, "leader")], transactions=drop)
+    [step] = plan.plan_membership(s, NAMING, pods(3))
+    assert step.kind == "wait" and step.reason.startswith("create mnode waits for transaction 9")
+    s = state([(0, 1, 0, "ready"), (1, 3, 0, "ready"), (2, 2, 0, "ready")], MNODES3, transactions=drop)
+    assert plan.plan_membership(s, NAMING, pods(3)) == []
+
+
 def test_reclaimable_pvcs_only_without_pod_and_out_of_the_cluster():
     pvcs = [PvcInfo(f"taosdata-tdengine-{i}", "taosdata", i) for i in range(6)]
     live = [PodInfo(f"tdengine-{i}", i, True, "Running") for i in range(3)] + [
