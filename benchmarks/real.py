@@ -16,6 +16,7 @@ TDengine 3.3.7.5 pods on the real node (`tests/e2e/real.py`; build first: script
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import threading
@@ -93,15 +94,18 @@ def bench_scale_in(c: RealCluster) -> dict[str, float]:
     moved_program = leaving_vnodes(c, ("tdengine-3", "tdengine-4"))
     c.project.set("replicas", "3")
     t0 = time.monotonic()
-    c.project.up().check()
+    run = c.project.up().check()
     program = time.monotonic() - t0
+    planned = re.search(r"scale-in plan: \d+ vnodes leave [^;]*; (\d+) vnode moves", run.output)
 
     grow_to_five(c)
     c.tdengine.create_database("bench2", replica=3, vgroups=6, rows=200)
     moved_hand = leaving_vnodes(c, ("tdengine-3", "tdengine-4"))
     ids = c.dnode_ids()
     t0 = time.monotonic()
+    moves_by_hand = 0
     for pod in ("tdengine-4", "tdengine-3"):  # the seed's runbook: reverse pod order, each drop waited for
+        moves_by_hand += leaving_vnodes(c, (pod,))  # what this drop moves (tdengine-3's after it received some)
         c.tdengine.sql(f"drop dnode {ids[pod]}", timeout=600)
         wait(f"{pod} dropped", lambda p=pod: p not in c.dnode_ids())
     c.plane.kubectl("scale", "statefulset", STATEFULSET, "-n", NAMESPACE, "--replicas", "3")
@@ -114,6 +118,8 @@ def bench_scale_in(c: RealCluster) -> dict[str, float]:
         "ratio": round(program / by_hand, 2),
         "vnodes_leaving_program": moved_program,
         "vnodes_leaving_by_hand": moved_hand,
+        "moves_program_planned": int(planned.group(1)) if planned else -1,
+        "moves_by_hand": moves_by_hand,
     }
 
 

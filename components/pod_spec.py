@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.args import ClusterArgs
+from components.startup import STOPPING_MARK
 
 
 def probe(**timing: int) -> dict[str, Any]:
@@ -27,12 +28,18 @@ def liveness(args: ClusterArgs) -> dict[str, Any]:
     }
 
 
+LINGER_SECONDS = 20
+"""How long a deleted pod stays after its taosd stopped, its DNS name still resolving (the headless Service
+publishes terminating pods). A TDengine 3.3.7.5 mnode elected leader resolves every dnode's FQDN (its IP white
+list) and, when one fails, stays "Sync leader is restoring" for good: seen on the real node when the deleted
+leader's pod was gone and its successor not yet created (docs/e2e.md). Elections take 3-6 s."""
 STOP_TAOSD = (
-    "pkill -TERM -x taosadapter; pkill -TERM -x taosd; while pgrep -x taosd >/dev/null; do sleep 1; done; exit 0"
+    f"touch {STOPPING_MARK}; pkill -TERM -x taosadapter; pkill -TERM -x taosd; "
+    f"while pgrep -x taosd >/dev/null; do sleep 1; done; sleep {LINGER_SECONDS}; exit 0"
 )
 """preStop: stops taosd itself and waits until it has flushed and exited, whatever runs as the container's
 command (the official entrypoint, whose exit on SIGTERM kills taosd with SIGKILL, or the program's start-up script,
-which stops taosd on SIGTERM too)."""
+which stops taosd on SIGTERM too); then lingers, so the peers' next election can resolve this pod's name."""
 
 SECURITY_CONTEXT: dict[str, Any] = {
     "allowPrivilegeEscalation": False,

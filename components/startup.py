@@ -24,6 +24,8 @@ in the background, retrying until each succeeds. Differences from the official s
 
 from __future__ import annotations
 
+STOPPING_MARK = "/tmp/tdengine-stopping"
+"""Written by the preStop hook (pod_spec.STOP_TAOSD): the script keeps the container after taosd exits."""
 START_SCRIPT_KEY = "start.sh"
 START_SCRIPT_DIR = "/usr/local/lib/tdengine-pulumi"
 """Where the ConfigMap holding the script is mounted in the container."""
@@ -157,8 +159,13 @@ wait "$TAOSD"
 code=$?
 log "taosd exited with code $code"
 kill -TERM "$ADAPTER" 2>/dev/null
+if [ -e __STOPPING_MARK__ ]; then
+  # stopped by the preStop hook: the container stays until the pod's SIGTERM, so its name still resolves
+  log "stopped for the pod's deletion; staying until it ends"
+  while :; do sleep 1; done
+fi
 exit "$code"
-"""
+""".replace("__STOPPING_MARK__", STOPPING_MARK)
 
 
 def container_command() -> list[str]:

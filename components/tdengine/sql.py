@@ -30,7 +30,8 @@ real 3.3.7.5 (an `up` resumed while an earlier run's drop was still in flight, i
 SYNC_NOT_LEADER = 2316
 """0x090C "Sync leader is unreachable": a vgroup electing its leader (TDengine's error-code table; not seen on the
 real 3.3.7.5, whose six restarts answered no error, tdengine-admin.md §15)."""
-TRANSIENT = frozenset({VNODE_CLOSED, SYNC_NOT_LEADER})
+RPC_NETWORK_ERROR = 0x0023
+TRANSIENT = frozenset({VNODE_CLOSED, SYNC_NOT_LEADER, RPC_NETWORK_ERROR})
 """TDengine's answers to a read that pass by themselves while vnodes move or vgroups elect: a wait reads again
 (`wait.until`) until its deadline. Every other code is permanent and ends the wait at once. docs/internals.md
 ("Transient answers") lists each with where it was observed."""

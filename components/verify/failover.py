@@ -61,7 +61,7 @@ def run_failover(
     naming = conn.naming
     with session(conn, kube, others) as s:
         led = tuple(vg.id for vg in vgroups if vg.leader is not None and vg.leader.dnode_id == target.dnode.id)
-        table, vgroup = _write_target(s, led)
+        table, vgroup = _write_target(s, led, options, progress)
         f = FailoverResult(target.pod, target.dnode.id, led, table, vgroup, rows_before=rows_before)
         f.timeout = options.timeout
         deleted = _find_pod(kube, naming.namespace, naming.statefulset, target.pod)
@@ -145,9 +145,19 @@ def _waiting_for(f: FailoverResult) -> str:
     return ", ".join(what for what, done in wanted if done is None) or f"dnode {f.dnode_id} to rejoin"
 
 
-def _write_target(s: Session, led: tuple[int, ...]) -> tuple[str, int | None]:
-    """A child table in a vgroup the deleted dnode leads (so the write must wait for a new leader)."""
-    rows = s.admin.query(sql.tables_of(VERIFY_DB))
+def _write_target(
+    s: Session, led: tuple[int, ...], options: FailoverOptions, progress: Progress
+) -> tuple[str, int | None]:
+    """A child table in a vgroup the deleted dnode leads (so the write must wait for a new leader). Read again on a
+    transient answer (a real drill's read met "rpc network error" right after the previous drill's pod rejoined)."""
+    rows = wait.until(
+        "reading the verify tables",
+        lambda _elapsed: s.admin.query(sql.tables_of(VERIFY_DB)),
+        deadline=Deadline.after(options.statement_timeout * 2),
+        poll=options.poll,
+        reconnect=s.reconnect,
+        progress=progress,
+    )
     placed = sorted((int(r["vgroup_id"]), str(r["table_name"])) for r in rows if r.get("table_name"))
     chosen = next(((v, n) for v, n in placed if v in led), placed[0] if placed else None)
     if chosen is None:

@@ -29,6 +29,10 @@ from tests.e2e.pulumi_cli import PulumiProject
 
 DEFAULT_PASSWORD = "taosdata"
 AUTH_FAILURE = 0x357
+TRANSIENT_CODES = frozenset({0x0023, 0x0503, 0x090C, 0x0914})
+"""rpc network error, Vnode is closed or removed, Sync leader is unreachable, Sync leader is restoring: a test's own
+read answered so is read again, up to TRANSIENT_RETRIES times a second apart; the program's waits judge these."""
+TRANSIENT_RETRIES = 10
 """`Authentication failure`, taosAdapter's code 855."""
 STACK_RESOURCES = {"cpuRequest": "100m", "memoryRequest": "256Mi"}
 """What every stack of the real tier sets: the default 500m CPU x 4 pods is the node's whole 2 CPUs."""
@@ -108,6 +112,11 @@ class TDengineView:
         for _pod, ip in sorted(self.pod_ips().items()):
             try:
                 answer = self._post(ip, password, statement, timeout)
+                for _ in range(TRANSIENT_RETRIES):  # what passes by itself (docs/internals.md, "Transient answers")
+                    if answer.get("code") not in TRANSIENT_CODES:
+                        break
+                    time.sleep(1)
+                    answer = self._post(ip, password, statement, timeout)
             except requests.RequestException as e:
                 last = e
                 continue

@@ -27,6 +27,7 @@ DNODE_IN_CREATING = 952
 DNODE_IN_DROPPING = 953
 NO_ENOUGH_VNODES = 954
 TRANS_CONFLICT = 979
+RPC_NETWORK_ERROR = 0x0023
 TRANS_NETWORK_UNAVAIL = 981
 TRANS_SYNC_TIMEOUT = 983
 TRANS_UNKNOWN_ERROR = 991
@@ -71,6 +72,7 @@ MESSAGES: dict[int, str] = {
     DNODE_IN_DROPPING: "Dnode in dropping status",
     NO_ENOUGH_VNODES: "Vnodes exhausted",
     TRANS_CONFLICT: "Conflict transaction not completed",
+    RPC_NETWORK_ERROR: "rpc network error",
     TRANS_NETWORK_UNAVAIL: (
         "Unable to establish connection While execute transaction and will continue in the background"
     ),

@@ -289,6 +289,19 @@ def test_failover_times_come_from_the_simulated_cluster(election):
     }
 
 
+def test_an_rpc_network_error_before_the_delete_is_read_again():
+    """A real drill's first read (`ins_tables`, before any pod is deleted) met 0x0023 "rpc network error" right after
+    the previous drill's pod had rejoined, and `verify --failover` failed with it; the next read answered."""
+    sim = healthy()
+    try:
+        sim.faults.sql_error(35, pattern=r"information_schema\.ins_tables", times=2)
+        code, report, text, _progress = verify(sim, failover=True)
+    finally:
+        sim.stop()
+    assert code == command.OK, text
+    assert report.failover is not None and report.failover.outcome == "leader moved"
+
+
 def test_a_restart_faster_than_the_election_is_not_a_proven_failover():
     sim = healthy(election=3.0)
     sim.kube.terminate_seconds = 0.0  # the pod is back before the mnodes would elect
