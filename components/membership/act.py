@@ -4,8 +4,6 @@ change already made), with its progress line. The only place the membership runb
 
 from __future__ import annotations
 
-import time
-
 from components.membership.plan import Step, StepKind
 from components.tdengine import sql
 from components.tdengine.errors import AdminTimeout, AdminUnreachable, ClusterError, TDengineError
@@ -61,7 +59,7 @@ def _blocking(
     row must go), and the wait is cut at the drain's deadline. `done`: answers that mean it happened already."""
     timeout = s.conn.statement_timeout
     if within is not None:
-        timeout = max(MIN_STATEMENT_SECONDS, min(timeout, within.at - time.monotonic()))
+        timeout = max(MIN_STATEMENT_SECONDS, min(timeout, within.remaining()))
     try:
         s.admin.execute(statement, timeout=timeout)
     except AdminTimeout:

@@ -13,12 +13,9 @@ from enum import StrEnum
 from components.membership.errors import ScaleDownRefused
 from components.tdengine.kube_types import PodInfo, PvcInfo
 from components.tdengine.naming import Naming
-from components.tdengine.rows import ClusterState, Dnode
+from components.tdengine.rows import DROP_DNODE_TRANS, REDISTRIBUTE_TRANS, ClusterState, Dnode
 
 MNODE_TARGET = 3
-DROP_DNODE_TRANS = "drop-dnode"
-REDISTRIBUTE_TRANS = "red-vgroup"
-"""`show transactions`' oper of a `drop dnode` and of a `redistribute vgroup`."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from components.membership.placement import Group, Model, Node, Shortfall, assign
 from components.tdengine.layout import Layout, describe_kb
 from components.tdengine.naming import Naming
-from components.tdengine.rows import ClusterState
+from components.tdengine.rows import REDISTRIBUTE_TRANS, ClusterState
 
 FIXED_SECONDS = 20.0
 """A move's fixed part on the real cluster (§14: 19.8-21.8 s per `redistribute vgroup` of a near-empty vnode)."""
@@ -258,7 +258,7 @@ def _refusal(shortfall: Shortfall, keep: list[str]) -> tuple[str, str]:
 
 def redistributing(state: ClusterState, layout: Layout, leaving: list[int]) -> bool:
     """A `redistribute vgroup` is running and moves a vnode off a departing dnode: an interrupted scale-in's."""
-    if not any(t.oper == "red-vgroup" for t in state.transactions):
+    if not _redistribute_running(state):
         return False
     return any(layout.moving(v) and any(m.dnode_id in leaving for m in v.members[:-1]) for v in layout.vgroups)
 
@@ -266,7 +266,11 @@ def redistributing(state: ClusterState, layout: Layout, leaving: list[int]) -> b
 def redistribute_unseen(state: ClusterState, layout: Layout) -> bool:
     """A `redistribute vgroup` runs and no vgroup shows a move: it is between its start and its learner, or between
     its last member change and its end. Whose it is cannot be told yet; read again before judging."""
-    return any(t.oper == "red-vgroup" for t in state.transactions) and not any(layout.moving(v) for v in layout.vgroups)
+    return _redistribute_running(state) and not any(layout.moving(v) for v in layout.vgroups)
+
+
+def _redistribute_running(state: ClusterState) -> bool:
+    return any(t.oper == REDISTRIBUTE_TRANS for t in state.transactions)
 
 
 def describe(plan: Plan, order: list[str]) -> list[str]:

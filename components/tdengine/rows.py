@@ -111,6 +111,11 @@ class Database:
     replica: int | None
 
 
+DROP_DNODE_TRANS = "drop-dnode"
+REDISTRIBUTE_TRANS = "red-vgroup"
+"""`show transactions`' oper of a `drop dnode` and of a `redistribute vgroup`."""
+
+
 @dataclass(frozen=True)
 class Transaction:
     id: int

@@ -28,9 +28,10 @@ VNODE_CLOSED = 1283
 """0x0503 "Vnode is closed or removed": `ins_disk_usage` of a database whose vnodes a `drop dnode` moved, on the
 real 3.3.7.5 (an `up` resumed while an earlier run's drop was still in flight, issue 18)."""
 SYNC_NOT_LEADER = 2316
-"""0x090C "Sync leader is unreachable": a vgroup electing its leader (TDengine's error-code table; not seen on the
-real 3.3.7.5, whose six restarts answered no error, tdengine-admin.md §15)."""
+"""0x090C "Sync leader is unreachable": a vgroup electing its leader (TDengine's error-code table; not in the six
+recorded restarts, tdengine-admin.md §15, but in the real 3.3.7.5 pods' logs during the failover drills)."""
 RPC_NETWORK_ERROR = 0x0023
+""""rpc network error": a read just after a failover drill's pod had rejoined, on the real 3.3.7.5 pods."""
 TRANSIENT = frozenset({VNODE_CLOSED, SYNC_NOT_LEADER, RPC_NETWORK_ERROR})
 """TDengine's answers to a read that pass by themselves while vnodes move or vgroups elect: a wait reads again
 (`wait.until`) until its deadline. Every other code is permanent and ends the wait at once. docs/internals.md

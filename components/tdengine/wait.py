@@ -53,6 +53,9 @@ class Deadline:
     def passed(self, now: float) -> bool:
         return now >= self.at
 
+    def remaining(self, clock: Clock = time.monotonic) -> float:
+        return self.at - clock()
+
     def sooner(self, other: Deadline) -> Deadline:
         return self if self.at <= other.at else other
 

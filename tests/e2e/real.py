@@ -22,6 +22,7 @@ from typing import Any
 
 import requests
 
+from components.tdengine import sql
 from tests.e2e.controlplane import ControlPlane, require_tools
 from tests.e2e.harness import NAMESPACE, STATEFULSET, require_e2e_tools
 from tests.e2e.node import RealNode, require_node_tools
@@ -29,9 +30,9 @@ from tests.e2e.pulumi_cli import PulumiProject
 
 DEFAULT_PASSWORD = "taosdata"
 AUTH_FAILURE = 0x357
-TRANSIENT_CODES = frozenset({0x0023, 0x0503, 0x090C, 0x0914})
-"""rpc network error, Vnode is closed or removed, Sync leader is unreachable, Sync leader is restoring: a test's own
-read answered so is read again, up to TRANSIENT_RETRIES times a second apart; the program's waits judge these."""
+TRANSIENT_CODES = sql.TRANSIENT | {0x0914}
+"""The program's transient answers and "Sync leader is restoring": a test's own read answered so is read again, up
+to TRANSIENT_RETRIES times a second apart; the program's waits judge these."""
 TRANSIENT_RETRIES = 10
 """`Authentication failure`, taosAdapter's code 855."""
 STACK_RESOURCES = {"cpuRequest": "100m", "memoryRequest": "256Mi"}
@@ -168,6 +169,11 @@ class TDengineView:
 
     def count(self, table: str) -> int:
         return int(self.sql(f"select count(*) as n from {table}")[0]["n"])
+
+    def assert_rows(self, written: dict[str, int]) -> None:
+        """Every table holds the rows written to it: none lost."""
+        for table, rows in written.items():
+            assert self.count(table) == rows, table
 
     def wait_healthy(self, dnodes: int, timeout: float = 180) -> None:
         """Every dnode ready, 3 mnodes (or all, when fewer) with one leader."""

@@ -62,8 +62,7 @@ def assert_whole(e2e: RealCluster, timeout: float = 180) -> float:
         assert time.monotonic() < deadline, f"vgroups {unsettled} not settled: {vgroups}"
         time.sleep(0.5)
     waited = time.monotonic() - t0
-    for table, rows in ROWS.items():
-        assert e2e.tdengine.count(table) == rows, table
+    e2e.tdengine.assert_rows(ROWS)
     assert e2e.pod_restarts() == {f"tdengine-{i}": 0 for i in range(3)}, e2e.describe_pods()
     return waited
 

@@ -26,11 +26,6 @@ DROP = "tdengine-3: drop dnode"
 """The progress line printed as the drop is sent; a real drop of vnodes takes about 20 s (tdengine-admin.md §14)."""
 
 
-def assert_no_row_lost(e2e: RealCluster) -> None:
-    for table, rows in ROWS.items():
-        assert e2e.tdengine.count(table) == rows, table
-
-
 def grow_to_four_with_data(e2e: RealCluster) -> int:
     """4 dnodes and a replica-3 database of 4 vgroups (12 vnodes over 4 dnodes: tdengine-3 holds 3)."""
     e2e.project.set("replicas", "4")
@@ -64,7 +59,7 @@ def test_ctrl_c_in_the_middle_of_a_drain(e2e: RealCluster, watcher: ApiWatcher) 
     assert e2e.sts_replicas() == 3 and "tdengine-3" not in e2e.dnode_ids()
     assert "delete PVC taosdata-tdengine-3" in run.output
     assert output.count(f"running [tdengine] {DROP} {dnode}") == 1  # its progress line (the summary repeats it)
-    assert_no_row_lost(e2e)
+    e2e.tdengine.assert_rows(ROWS)
     assert watcher.violations() == []
 
 
@@ -98,5 +93,5 @@ def test_sigkill_in_the_middle_of_a_drain(e2e: RealCluster, watcher: ApiWatcher)
         time.sleep(0.5)
     assert e2e.sts_replicas() == 3 and e2e.dnode_ids().get("tdengine-3") is None
     assert "taosdata-tdengine-3" not in e2e.pvcs()
-    assert_no_row_lost(e2e)
+    e2e.tdengine.assert_rows(ROWS)
     assert watcher.violations() == []

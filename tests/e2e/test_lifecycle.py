@@ -28,11 +28,6 @@ def topology(e2e: RealCluster) -> dict[str, Any]:
     return dict(e2e.project.outputs()["topology"])
 
 
-def assert_no_row_lost(e2e: RealCluster) -> None:
-    for table, rows in ROWS.items():
-        assert e2e.tdengine.count(table) == rows, table
-
-
 def test_preview_of_a_new_stack_creates_nothing_and_sends_no_sql(e2e: RealCluster) -> None:
     e2e.project.init(STACK)
     run = e2e.project.preview().check()
@@ -111,7 +106,7 @@ def test_the_seed_sequence_3_4_3_4(e2e: RealCluster, watcher: ApiWatcher) -> Non
     run = e2e.project.up().check()
     assert f"drop dnode {first_id}" in run.output
     assert "tdengine-3" not in e2e.dnode_ids() and e2e.sts_replicas() == 3
-    assert_no_row_lost(e2e)
+    e2e.tdengine.assert_rows(ROWS)
     assert "taosdata-tdengine-3" not in e2e.pvcs()  # the released volume, deleted after the scale-in
     assert "delete PVC taosdata-tdengine-3" in run.output
 
@@ -127,7 +122,7 @@ def test_the_seed_sequence_3_4_3_4(e2e: RealCluster, watcher: ApiWatcher) -> Non
     shrinks = [e for e in watcher.events if e.what.startswith("replicas")]
     assert [e.what for e in shrinks] == ["replicas 4 -> 3", "replicas 4 -> 3"]
     assert [e.what for e in watcher.events if e.what.startswith("pod")] == ["pod tdengine-3 deleted"] * 2
-    assert_no_row_lost(e2e)
+    e2e.tdengine.assert_rows(ROWS)
     assert watcher.violations() == []
 
 
@@ -180,7 +175,7 @@ def test_destroy_keeps_the_data_and_the_next_up_finds_it(e2e: RealCluster, watch
     assert e2e.pvcs() == volumes
     assert f"{STATEFULSET}-root-kept" not in e2e.plane.kubectl("get", "secrets", "-n", NAMESPACE)
     assert e2e.tdengine.password == e2e.project.outputs(show_secrets=True)["rootPassword"]
-    assert_no_row_lost(e2e)
+    e2e.tdengine.assert_rows(ROWS)
     assert watcher.violations() == []
 
 
