@@ -37,6 +37,7 @@ from components.tdengine.session import Session, read_state, session
 from components.tdengine.wait import Deadline, Pending
 from components.verify import bench, checks
 from components.verify.failover import FailoverOptions, run_failover
+from components.verify.reads import read_again
 from components.verify.report import BACK_FIRST, Dataset, Report, RestCheck, format_report
 
 OK, FAILED, REFUSED, UNREACHABLE, NOT_PROVEN = 0, 1, 2, 3, 5
@@ -175,10 +176,10 @@ def _checks(
     in_order = [m for m in members if m in ready]
     with session(conn, kube, members) as s:
         report.rest = _rest(s, args, in_order, report)
-        state = read_state(s.admin)
+        state = read_again(s, "reading the cluster's state", read_state, say)
         report.state = state
         report.cluster_problems = checks.cluster_problems(state, naming)
-        all_vgroups = parse_vgroups(s.admin.query(sql.VGROUPS))
+        all_vgroups = read_again(s, "reading the vgroups", lambda a: parse_vgroups(a.query(sql.VGROUPS)), say)
         target: checks.FailoverTarget | None = None
         if failover:
             planned = checks.plan_failover(state, naming, all_vgroups, opts.replica)
@@ -198,12 +199,12 @@ def _checks(
         report.dataset = _write_dataset(kube, naming.namespace, in_order[0], password, opts, report, say)
         if report.dataset_problem:
             raise _Stop(FAILED)
-        report.counted = _count(s)
+        report.counted = _count(s, say)
         report.count_problem = (
             checks.row_count_problem(report.counted, report.dataset.expected, bench.super_table(checks.VERIFY_DB)) or ""
         )
         report.vgroups, report.spread_problems = _spread(s, opts)
-        report.state = read_state(s.admin)  # the vnode counts now include the test database
+        report.state = read_again(s, "reading the cluster's state", read_state, say)  # counts the test database
         report.cluster_problems = checks.cluster_problems(report.state, naming)
         if target is not None and report.problems:
             say("failover not run: the checks above failed")
@@ -249,8 +250,10 @@ def _write_dataset(
     return dataset
 
 
-def _count(s: Session) -> int:
-    rows = s.admin.query(sql.count_rows(bench.super_table(checks.VERIFY_DB)))
+def _count(s: Session, say: Progress) -> int:
+    rows = read_again(
+        s, "counting the rows", lambda a: a.query(sql.count_rows(bench.super_table(checks.VERIFY_DB))), say
+    )
     return int(rows[0]["count(*)"]) if rows else 0
 
 

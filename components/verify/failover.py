@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 from components.tdengine import sql, wait
 from components.tdengine.connection import Connection
-from components.tdengine.errors import AdminTimeout, AdminUnreachable, TDengineError
+from components.tdengine.errors import AdminTimeout, AdminUnreachable, TDengineError, WaitTimedOut
 from components.tdengine.kube_types import PodInfo, PodOps
 from components.tdengine.rows import Vgroup, parse_state, parse_vgroups
 from components.tdengine.session import Session, session
 from components.tdengine.wait import Deadline, Pending, Progress
 from components.verify.bench import child_table, super_table
 from components.verify.checks import VERIFY_DB, FailoverTarget, spread_problems
+from components.verify.reads import read_again
 from components.verify.report import FailoverResult
 
 HEARTBEAT = 15.0
@@ -102,7 +103,7 @@ def run_failover(
         )
         if f.rejoined is None:
             f.last_seen = "; ".join(x for x in (_describe_mnodes(s), f.last_seen) if x)
-        _settle(s, f, deadline, options)
+        _settle(s, f, deadline, options, progress)
         f.ended = since()
     _judge(f)
     return f
@@ -149,14 +150,9 @@ def _write_target(
     s: Session, led: tuple[int, ...], options: FailoverOptions, progress: Progress
 ) -> tuple[str, int | None]:
     """A child table in a vgroup the deleted dnode leads (so the write must wait for a new leader). Read again on a
-    transient answer (a real drill's read met "rpc network error" right after the previous drill's pod rejoined)."""
-    rows = wait.until(
-        "reading the verify tables",
-        lambda _elapsed: s.admin.query(sql.tables_of(VERIFY_DB)),
-        deadline=Deadline.after(options.statement_timeout * 2),
-        poll=options.poll,
-        reconnect=s.reconnect,
-        progress=progress,
+    transient answer (`read_again`)."""
+    rows = read_again(
+        s, "reading the verify tables", lambda a: a.query(sql.tables_of(VERIFY_DB)), progress, poll=options.poll
     )
     placed = sorted((int(r["vgroup_id"]), str(r["table_name"])) for r in rows if r.get("table_name"))
     chosen = next(((v, n) for v, n in placed if v in led), placed[0] if placed else None)
@@ -231,7 +227,7 @@ def _rejoined(s: Session, target: FailoverTarget) -> bool:
     return dnode is not None and dnode.is_ready and mnode is not None and mnode.is_settled
 
 
-def _settle(s: Session, f: FailoverResult, deadline: Deadline, options: FailoverOptions) -> None:
+def _settle(s: Session, f: FailoverResult, deadline: Deadline, options: FailoverOptions, progress: Progress) -> None:
     """After the rejoin: every vgroup whole again (until the deadline), then the final row count."""
     if f.rejoined is None:
         return
@@ -245,10 +241,15 @@ def _settle(s: Session, f: FailoverResult, deadline: Deadline, options: Failover
 
     problems = wait.settle("vgroups whole after the rejoin", whole, deadline=deadline, poll=options.poll)
     f.problems += [f"after the rejoin: {p}" for p in problems]
-    try:  # a read in flight when a dnode leaves answers only after TDengine's 20 s client retry (reference §15)
-        rows = s.admin.query(sql.count_rows(super_table(VERIFY_DB)), timeout=AFTER_TIMEOUT)
+    # A read in flight when a dnode leaves answers only after TDengine's 20 s client retry (reference §15); one that
+    # met a transient answer is asked again.
+    count = sql.count_rows(super_table(VERIFY_DB))
+    try:
+        rows = read_again(
+            s, "counting the rows after the failover", lambda a: a.query(count, timeout=AFTER_TIMEOUT), progress
+        )
         f.rows_after = int(rows[0]["count(*)"])
-    except (TDengineError, AdminUnreachable, AdminTimeout, IndexError, KeyError) as e:
+    except (TDengineError, AdminUnreachable, WaitTimedOut, IndexError, KeyError) as e:
         f.problems.append(f"count(*) after the failover failed: {e}")
 
 

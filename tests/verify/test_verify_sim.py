@@ -302,6 +302,30 @@ def test_an_rpc_network_error_before_the_delete_is_read_again():
     assert report.failover is not None and report.failover.outcome == "leader moved"
 
 
+def test_an_rpc_network_error_on_the_count_after_the_failover_is_read_again():
+    """On the real node (beside a cold Go build) the count after a drill's rejoin answered 0x0023 "rpc network error"
+    and the drill failed with it; a read changes nothing, so it is asked again."""
+    sim = healthy()
+    lines: list[str] = []
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        if "rejoined after" in line:  # only the final count follows the rejoin
+            sim.faults.sql_error(35, pattern=r"count\(\*\)", times=2)
+
+    try:
+        code, report = command.verify(
+            ARGS, PW, failover=True, options=options(), kube_factory=lambda _a, _k: sim.kube, progress=progress
+        )
+    finally:
+        sim.stop()
+    text = format_report(report)
+    assert code == command.OK, text
+    f = report.failover
+    assert f is not None and f.rows_after is not None and f.rows_after >= f.rows_before + f.acknowledged
+    assert any("counting the rows after the failover: TDengine answered 0x0023" in line for line in lines), lines
+
+
 def test_a_restart_faster_than_the_election_is_not_a_proven_failover():
     sim = healthy(election=3.0)
     sim.kube.terminate_seconds = 0.0  # the pod is back before the mnodes would elect
