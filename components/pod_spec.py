@@ -1,5 +1,5 @@
 """Pure: the pod-level parts of the StatefulSet (probes, preStop, securityContext, resources, spreading), each
-with why it departs from the seed (README, "Departures from the seed"). No Pulumi, no I/O.
+with why it departs from the seed (docs/seed.md). No Pulumi, no I/O.
 """
 
 from __future__ import annotations

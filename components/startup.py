@@ -9,7 +9,7 @@ never completes. It also prints the root password into the container's log (`set
 `TAOS_ROOT_PASSWORD=...`), even when given a command to run. So the container's command is the image's init
 (`/tini`) with `START_SCRIPT`, which does the entrypoint's local steps (TZ, this pod's FQDN resolved to
 127.0.0.1 in /etc/hosts, core dumps) and starts taosd and taosAdapter at once, and does the cluster-level steps
-in the background, retrying until each succeeds. Differences from the official start-up (README, "Departures"):
+in the background, retrying until each succeeds. Differences from the official start-up (docs/seed.md):
 - taosd and taosAdapter start first, whatever the cluster is doing; `create dnode` (a new pod) and the one-time
   root password change (pod 0) retry in the background, never exiting the container;
 - `create dnode` is tried with the configured root password, and with TDengine's default while pod 0 has not

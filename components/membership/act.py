@@ -11,7 +11,7 @@ from components.tdengine.session import Session, execute_tolerating
 from components.tdengine.wait import Deadline, Progress
 
 GO_BACK = "to keep the dnodes instead: `pulumi refresh`, set replicas back to its old value, `pulumi up`"
-"""How to undo a scale-in that stopped half-way (the README's "Scaling")."""
+"""How to undo a scale-in that stopped half-way (docs/operations.md, "Scaling")."""
 MIN_STATEMENT_SECONDS = 0.1
 """The shortest wait for a blocking statement's answer, even at the deadline: it must reach TDengine."""
 

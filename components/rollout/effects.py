@@ -1,5 +1,5 @@
-"""What changing each setting does to a live cluster: the README's table ("Changing a live cluster"), written once.
-Pure. `tests/rollout/test_effects.py` keeps the README's copy equal to `markdown_table()` and checks each row's kind
+"""What changing each setting does to a live cluster: the table of docs/changes.md, written once.
+Pure. `tests/rollout/test_effects.py` keeps that copy equal to `markdown_table()` and checks each row's kind
 against what `classify.classify` decides for a sample change of that setting alone.
 """
 

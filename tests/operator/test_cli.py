@@ -1,4 +1,4 @@
-"""`python -m components`: arguments, --help (and the README's tables of commands and exit codes), missing
+"""`python -m components`: arguments, --help (the README's table of commands, docs/operations.md's exit codes), missing
 prerequisites (all reported at once), confirmations and exit codes, with the Pulumi CLI replaced at the
 Automation API seam; `status` reads live topology from the simulator.
 
@@ -31,6 +31,7 @@ from tests.verify.test_verify_sim import healthy
 
 PASSWORD = "Cl1-R00t.pw-9e2d"
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+OPERATIONS = (PROJECT_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
 COMMAND_NAMES = ("preview", "up", "scale", "status", "verify", "destroy", "render", "stacks", "init")
 
 
@@ -121,18 +122,18 @@ def test_help_names_every_command_and_the_exit_codes(capsys):
     assert "PULUMI_CONFIG_PASSPHRASE" in text
 
 
-def _readme_section(heading: str) -> str:
-    return README.split(f"\n### {heading}\n", 1)[1].split("\n### ", 1)[0]
+def _section(text: str, heading: str) -> str:
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def test_the_readme_exit_codes_are_the_ones_help_prints():
-    section = _readme_section("The operator command line")
+def test_the_documented_exit_codes_are_the_ones_help_prints():
+    section = _section(OPERATIONS, "The operator command line")
     documented = [line for line in section.splitlines() if re.match(r"\| \d \|", line)]
     assert documented == [f"| {code} | {meaning} |" for code, meaning in runtime.EXIT_CODES.items()]
 
 
 def test_the_readme_command_table_names_every_command():
-    section = _readme_section("The operator command line")
+    section = _section(README, "Operations")
     documented = [m.group(1) for m in re.finditer(r"^\| `(\w+)", section, flags=re.M)]
     assert documented == list(COMMAND_NAMES)
 

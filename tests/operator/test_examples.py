@@ -1,6 +1,6 @@
 """examples/: the Automation API script against a fake stack (and its `file://` state folder), and the
 pull-request workflow: valid YAML, Pulumi's official action at a pinned CLI version, new stacks created, the
-rendered manifests kept, current action majors, and commands that our CLI accepts and the README documents."""
+rendered manifests kept, current action majors, and commands that our CLI accepts and docs/operations.md documents."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ CURRENT_MAJORS = {  # looked up late 2026; bump together with the workflow
     "pulumi/actions": "v7",
 }
 WORKFLOW = EXAMPLES / "pulumi-preview.yml"
-README = (PROJECT_ROOT / "README.md").read_text()
+OPERATIONS = (PROJECT_ROOT / "docs" / "operations.md").read_text()
+"""Where the README's operations send a user for pull-request previews."""
 
 
 def load_example():
@@ -137,7 +138,7 @@ def test_workflow_is_a_pull_request_preview_with_the_official_action():
     secrets = set(re.findall(r"secrets\.([A-Z0-9_]+)", WORKFLOW.read_text()))
     assert secrets == {"PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "KUBECONFIG_B64", "GITHUB_TOKEN"}
     for secret in secrets - {"GITHUB_TOKEN"}:
-        assert f"`{secret}`" in README, f"README does not document the secret {secret}"
+        assert f"`{secret}`" in OPERATIONS, f"docs/operations.md does not document the secret {secret}"
 
 
 def test_workflow_uses_the_current_major_of_every_action():
@@ -192,7 +193,7 @@ def test_workflow_runs_the_readmes_commands_and_our_cli_accepts_them():
         "render",
     }
     for command in commands:
-        assert command in README, f"the workflow runs `{command}`, which the README does not show"
+        assert command in OPERATIONS, f"the workflow runs `{command}`, which docs/operations.md does not show"
         if command.startswith("venv/bin/python -m components"):
             build_parser().parse_args(shlex.split(command)[3:])  # raises SystemExit on an unknown option
 

@@ -111,7 +111,17 @@ def _anchor(heading: str) -> str:
 
 def test_the_links_between_the_readme_and_docs_resolve():
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    assert [p.name for p in pages[1:]] == ["architecture.md", "benchmarks.md", "e2e.md", "internals.md", "testing.md"]
+    assert [p.name for p in pages[1:]] == [
+        "architecture.md",
+        "benchmarks.md",
+        "changes.md",
+        "e2e.md",
+        "internals.md",
+        "operations.md",
+        "seed.md",
+        "testing.md",
+        "upgrading.md",
+    ]
     for page in pages:
         text = page.read_text(encoding="utf-8")
         for target in re.findall(r"\]\(([^)\s]+)\)", text):

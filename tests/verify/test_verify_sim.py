@@ -462,9 +462,9 @@ def _shape(text: str) -> str:
     return re.sub(r"\d+", "N", text)
 
 
-def test_the_readme_example_is_what_verify_prints():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Verifying a deployed cluster", 1)[1].split("\n## ", 1)[0]
+def test_the_documented_example_is_what_verify_prints():
+    page = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = page.split("\n## Verifying a deployed cluster\n", 1)[1].split("\n## ", 1)[0]
     blocks = [part.split("```", 1)[0] for part in section.split("```text\n")[1:]]
     example = next(b for b in blocks if b.startswith("verify "))  # the full report (another block shows a failure)
     assert _shape(example) == _shape(example_report())
