@@ -111,8 +111,13 @@ class Known:
     owner: str = "simulator"
     """Who is to close it: "simulator" (fix it there), "restart signals" (the restart work in progress),
     "not modelled" (out of the simulator's scope, on purpose)."""
+    real: tuple[Any, ...] = ()
+    """When set, only these values of the real server's are accepted: an answer the real server gives only some of
+    the time is listed as itself, not as any answer in that field."""
 
-    def matches(self, label: str, name: str) -> bool:
+    def matches(self, label: str, name: str, real: Any = None) -> bool:
+        if self.real and real not in self.real:
+            return False
         return re.search(self.label, label) is not None and re.search(self.field, name) is not None
 
 
@@ -141,7 +146,7 @@ def differences(sim: list[Observation], real: list[Observation], known: Iterable
         for name in sorted(set(s.fields) | set(r.fields)):
             sv, rv = s.fields.get(name), r.fields.get(name)
             if sv != rv:
-                hit = next((k for k in known if k.matches(s.label, name)), None)
+                hit = next((k for k in known if k.matches(s.label, name, rv)), None)
                 out.append(Difference(s.label, name, sv, rv, hit))
     return out
 

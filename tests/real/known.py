@@ -57,4 +57,15 @@ KNOWN: tuple[Known, ...] = (
         "`offline`/`ready` for ~1 s; whether a poll catches it is timing, on both sides",
         "timing",
     ),
+    Known(
+        r"^drop dnode \{id1\}  # offline, holds vnodes$",
+        r"^(code|desc)$",
+        "a plain drop of a dnode just seen offline, holding replica-3 vnodes with 3 dnodes, answers 820 'Out of "
+        "dnodes' in every quiet run and in the simulator, and answered 1345 'Vnode is offline' (tdengine-admin.md "
+        "§14's answer) once with both cores busy: which of its checks TDengine meets first depends on when the drop "
+        "lands. Both are refusals that change nothing; the program never sends this drop (an offline departing "
+        "dnode is refused before any statement, or dropped with force under forceDropOffline)",
+        "timing",
+        real=([1345], ["Vnode is offline"]),
+    ),
 )

@@ -44,6 +44,15 @@ def test_codes_descs_and_columns_are_compared() -> None:
     assert {d.field for d in differences(narrow, wide, [])} == {"columns"}
 
 
+def test_a_difference_listed_with_its_real_values_accepts_only_those() -> None:
+    sim = [observe("drop dnode 2", [_answer(820, desc="Out of dnodes")], {})]
+    seen = [observe("drop dnode 2", [_answer(1345, desc="Vnode is offline")], {})]
+    other = [observe("drop dnode 2", [_answer(979, desc="Conflict transaction not completed")], {})]
+    listed = Known(r"^drop dnode 2$", r"^(code|desc)$", "why", "timing", real=([1345], ["Vnode is offline"]))
+    assert unknown(differences(sim, seen, [listed])) == []
+    assert {d.field for d in unknown(differences(sim, other, [listed]))} == {"code", "desc"}
+
+
 def test_the_known_list_says_why_here_and_in_the_docs() -> None:
     assert all(k.why and k.owner in ("simulator", "restart signals", "not modelled", "timing") for k in KNOWN)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "testing.md").read_text()
