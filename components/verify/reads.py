@@ -31,7 +31,8 @@ def read_again(
     within: float = READ_AGAIN_SECONDS,
     poll: float = 0.5,
 ) -> T:
-    """`read(s.admin)`, asked again on a transient answer or a port-forward that died, until `within` seconds."""
+    """`read(s.admin)`, asked again on a transient answer, or on an unreachable taosAdapter or a statement timeout
+    (`wait.until` reconnects first), until `within` seconds have passed when an answer is in."""
     return wait.until(
         what,
         lambda _elapsed: read(s.admin),

@@ -21,16 +21,6 @@ def q(sim: SimCluster, sql: str) -> dict[str, Any]:
     return requests.post(f"{sim.url}/rest/sql", data=sql.encode(), auth=("root", "taosdata"), timeout=10).json()
 
 
-def vgroup_row(sim: SimCluster, db: str, vgroup: int, until: Any, timeout: float = 5.0) -> list[Any]:
-    """The vgroup's row of `show <db>.vgroups` once `until(row)` holds (the last row read after `timeout`)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        row = next(r for r in q(sim, f"show {db}.vgroups")["data"] if r[0] == vgroup)
-        if until(row) or time.monotonic() > deadline:
-            return list(row)
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def sim() -> Iterator[SimCluster]:
     with SimCluster(support_vnodes=4, copy_kb_per_second=1000.0) as s:
@@ -56,10 +46,10 @@ def test_redistribute_refuses_an_offline_or_full_new_member_and_shows_the_move_i
     sim.faults.hold_moves()
     worker = threading.Thread(target=lambda: q(sim, f"redistribute vgroup {vg} dnode {target}"))
     worker.start()
-    snap = sim.wait_until(lambda s: bool(s.transactions))
+    # The transaction shows before its first action adds the member (on the real server too): wait for both.
+    snap = sim.wait_until(lambda s: bool(s.transactions) and any(v["id"] == vg and v["moving_to"] for v in s.vgroups))
     assert (snap.transactions[0]["oper"], snap.transactions[0]["db"]) == ("red-vgroup", "one")
-    # The transaction shows before its first action adds the member (on the real server too): wait for the row.
-    row = vgroup_row(sim, "one", vg, lambda r: r[6] is not None)
+    row = next(r for r in q(sim, "show one.vgroups")["data"] if r[0] == vg)
     assert (row[3], row[6], row[7]) == (home, target, "learner")  # v2 is the new member while it copies
     assert q(sim, f"drop dnode {target}")["code"] == 1345  # its vnode still copying: the real server (tests/real/)
     sim.faults.hold_moves(False)
