@@ -51,34 +51,46 @@ class TDengineCluster(pulumi.ComponentResource):
         self._name = name
         self.args = args
         child = pulumi.ResourceOptions(parent=self)
-
         password = self._root_password(child)
-        # First what the change does to the running cluster: a refusal (its Check) stops the run before any other
-        # object of the cluster changes, as each of them waits for it.
-        self.change = ClusterChange(f"{self._name}-change", self._change_props(), child)
-        after_change = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.change]))
-        created: list[pulumi.Resource] = [self.change]
-        if args.create_namespace:
-            created.append(self._namespace(after_change))
-        namespace_opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(created)))
 
-        secret = self._object("root", manifests.root_secret(args, password), namespace_opts)
-        config = self._object("taoscfg", manifests.config_map(args), namespace_opts)
-        start = self._object("start", manifests.start_config_map(args), namespace_opts)
-        service = self._object("svc", manifests.headless_service(args), namespace_opts)
+        # The runbook, in the order the engine runs it: each step depends on the ones above it.
+        #   1. ClusterChange     what the change does: refuse an unsafe one, expand volumes  rollout/provider.py
+        #   2. the Namespace, then the Secret, ConfigMaps and Services                       manifests.py
+        #   3. DnodeDecommission drain the departing dnodes, rotate the root password        membership/provider.py
+        #   4. the StatefulSet   (it may shrink only now)                                    manifests.py
+        #   5. RollingRestart    restart the stale pods, one at a time behind the gates      rollout/restart_provider.py
+        #   6. ClusterMembership join dnodes, keep 3 mnodes, reclaim released PVCs           membership/provider.py
+        #   7. verify (`verify: true`) and the PodDisruptionBudget                           verify/resource.py
+        # A refusal in any step (its Check, in preview) stops the run before the steps below it change anything.
+        self.change = ClusterChange(f"{name}-change", self._change_props(), child)
+        in_namespace = _after(child, self.change, *self._namespace(_after(child, self.change)))
+
+        secret = self._object("root", manifests.root_secret(args, password), in_namespace)
+        config = self._object("taoscfg", manifests.config_map(args), in_namespace)
+        start = self._object("start", manifests.start_config_map(args), in_namespace)
+        service = self._object("svc", manifests.headless_service(args), in_namespace)
         if args.client_service:
-            self._object("client-svc", manifests.client_service(args), namespace_opts)
+            self._object("client-svc", manifests.client_service(args), in_namespace)
 
-        before = self._before_statefulset(namespace_opts, password)
-        sts_opts = pulumi.ResourceOptions.merge(
-            namespace_opts, pulumi.ResourceOptions(depends_on=[secret, config, start, service, *before])
+        self.decommission = DnodeDecommission(f"{name}-decommission", self._membership_props(password), in_namespace)
+        self.statefulset = self._object(
+            "sts",
+            self._statefulset_manifest(),
+            _after(in_namespace, secret, config, start, service, self.change, self.decommission),
         )
-        self.statefulset = self._object("sts", self._statefulset_manifest(), sts_opts)
-        self._after_statefulset(namespace_opts, password, self.statefulset)
+        generation = self.statefulset.metadata.apply(_generation)  # type: ignore[attr-defined]
+        self.rollout = RollingRestart(
+            f"{name}-rollout",
+            rollout_inputs(args, self._membership_props(password), generation),
+            _after(in_namespace, self.statefulset),
+        )
+        self.membership = ClusterMembership(
+            f"{name}-membership", self._membership_props(password), _after(in_namespace, self.statefulset, self.rollout)
+        )
         if args.verify:
-            self._verify(namespace_opts, password)
+            self.verification = self._verify(in_namespace, password)
         if args.pod_disruption_budget:
-            self._object("pdb", manifests.pod_disruption_budget(args), namespace_opts)
+            self._object("pdb", manifests.pod_disruption_budget(args), in_namespace)
 
         self.namespace = pulumi.Output.from_input(args.namespace)
         self.service_name = pulumi.Output.from_input(args.service_name)
@@ -103,14 +115,16 @@ class TDengineCluster(pulumi.ComponentResource):
             }
         )
 
-    def _namespace(self, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    def _namespace(self, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
         """A destroy that keeps the data keeps the namespace too (`retain_on_delete`): deleting a namespace makes
         Kubernetes' namespace controller delete the PVCs in it. The next `up` takes the kept namespace back:
         the pinned pulumi-kubernetes creates objects by server-side apply, which adopts an existing one (from
         4.29 on, a create refuses an existing object unless the provider sets `upsertExistingObjects`; the
         end-to-end test of a destroy and a new `up` fails if an upgrade brings that in unnoticed)."""
+        if not self.args.create_namespace:
+            return []
         keep = pulumi.ResourceOptions(retain_on_delete=not self.args.delete_data_on_destroy)
-        return self._object("ns", manifests.namespace(self.args), pulumi.ResourceOptions.merge(opts, keep))
+        return [self._object("ns", manifests.namespace(self.args), pulumi.ResourceOptions.merge(opts, keep))]
 
     def _root_password(self, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
         """The configured password as a secret, or a generated one that meets TDengine's strong rule."""
@@ -170,35 +184,11 @@ class TDengineCluster(pulumi.ComponentResource):
             props["kubeconfig"] = pulumi.Output.secret(a.kubeconfig)
         return props
 
-    def _before_statefulset(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> list[pulumi.Resource]:
-        """After what the change does (ClusterChange: refused in preview when unsafe; volume expansion), the drain of
-        departing dnodes before the StatefulSet may shrink (and stale PVCs pruned before it grows)."""
-        props = self._membership_props(password)
-        self.decommission = DnodeDecommission(f"{self._name}-decommission", props, opts)
-        return [self.change, self.decommission]
-
-    def _after_statefulset(
-        self, opts: pulumi.ResourceOptions, password: pulumi.Output[str], statefulset: pulumi.CustomResource
-    ) -> list[pulumi.Resource]:
-        """Restarts the pods its new template left behind (one at a time, behind the health gates), then joins
-        dnodes, keeps 3 mnodes and reclaims released PVCs."""
-        a = self.args
-        generation = statefulset.metadata.apply(_generation)  # type: ignore[attr-defined]
-        rollout_props = rollout_inputs(a, self._membership_props(password), generation)
-        after_sts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[statefulset]))
-        self.rollout = RollingRestart(f"{self._name}-rollout", rollout_props, after_sts)
-        props = self._membership_props(password)
-        after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[statefulset, self.rollout]))
-        self.membership = ClusterMembership(f"{self._name}-membership", props, after)
-        return [self.rollout, self.membership]
-
-    def _verify(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> None:
+    def _verify(self, opts: pulumi.ResourceOptions, password: pulumi.Output[str]) -> pulumi.Resource:
         """`verify: true`: the seed's cluster tests as the last step of `pulumi up` (components/verify)."""
         from components.verify.resource import verification_command  # pulumi-command only when asked for
 
-        self.verification = verification_command(
-            self._name, self.args, password, self.membership.topology, self.membership, opts
-        )
+        return verification_command(self._name, self.args, password, self.membership.topology, self.membership, opts)
 
     def _object(self, suffix: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
         """Declare one manifest as its typed pulumi-kubernetes resource, named `<component>-<suffix>`."""
@@ -224,6 +214,11 @@ class TDengineCluster(pulumi.ComponentResource):
         if kind == "PodDisruptionBudget":
             return k8s.policy.v1.PodDisruptionBudget(resource_name, **body, opts=opts)
         raise ValueError(f"no Pulumi resource type for kind {kind}")
+
+
+def _after(opts: pulumi.ResourceOptions, *resources: pulumi.Resource) -> pulumi.ResourceOptions:
+    """`opts`, also depending on `resources` (merged: the dependencies of `opts` stay)."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(resources)))
 
 
 def _generation(metadata: Any) -> int | None:

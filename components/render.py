@@ -19,8 +19,7 @@ from typing import Any
 import yaml
 
 from components import manifests
-from components.args import ClusterArgs
-from components.settings import SECRET_SETTINGS
+from components.args import SECRET_SETTINGS, ClusterArgs
 from components.tdengine.redact import REDACTED  # the root password in `render()`'s Secret: a marker, never a value
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

@@ -1,14 +1,15 @@
-"""The checks the settings table (`settings.py`) names for each setting: building blocks (`rule`, `one_of`,
-`whole`, ...) and the rules that involve another setting. Each takes (key, value, args) and returns one message
-per problem: the key, the bad value and what is allowed; a secret shows as `<secret>`. Pure.
+"""The checks the settings (declared in `args.py`) name: building blocks (`rule`, `one_of`, `whole`, ...) and the
+rules that involve another setting. Each takes (key, value, the other settings) and returns one message per
+problem: the key, the bad value and what is allowed; a secret shows as `<secret>`. Pure.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from components.tdengine.naming import Naming
 from components.validators import (
     LABEL_NAME,
     LABEL_VALUE,
@@ -21,9 +22,6 @@ from components.validators import (
     is_strong_password,
     quantity_value,
 )
-
-if TYPE_CHECKING:
-    from components.args import ClusterArgs
 
 MANAGED_TAOS_KEYS = frozenset(
     {"TAOS_FQDN", "TAOS_FIRST_EP", "TAOS_SERVER_PORT", "TAOS_ROOT_PASSWORD", "TAOS_ADAPTER_PORT"}
@@ -38,10 +36,35 @@ MAX_FQDN = 127
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 """Namespaces Kubernetes makes itself: never adopted (createNamespace) and so never deleted by a destroy."""
 
-Check = Callable[[str, Any, "ClusterArgs"], list[str]]
+
+class Values(Protocol):
+    """What the rules read of the other settings (`ClusterArgs` is one): they need not import it, which imports
+    them."""
+
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def create_namespace(self) -> bool: ...
+    @property
+    def cluster_name(self) -> str: ...
+    @property
+    def service_name(self) -> str: ...
+    @property
+    def replicas(self) -> int: ...
+    @property
+    def server_port(self) -> int: ...
+    @property
+    def allow_fewer_than_three(self) -> bool: ...
+    @property
+    def verify(self) -> bool: ...
+    @property
+    def naming(self) -> Naming: ...
 
 
-def no_check(_key: str, _value: Any, _args: ClusterArgs) -> list[str]:
+Check = Callable[[str, Any, Values], list[str]]
+
+
+def no_check(_key: str, _value: Any, _args: Values) -> list[str]:
     return []
 
 
@@ -53,7 +76,7 @@ def invalid(key: str, value: Any, allowed: str) -> str:
 def rule(ok: Callable[[Any], bool], allowed: str, *more: Check) -> Check:
     """`allowed` when `ok(value)` fails; else the further checks (rules that need a valid value first)."""
 
-    def check(key: str, value: Any, args: ClusterArgs) -> list[str]:
+    def check(key: str, value: Any, args: Values) -> list[str]:
         if not ok(value):
             return [invalid(key, value, allowed)]
         return [p for extra in more for p in extra(key, value, args)]
@@ -89,7 +112,7 @@ def optional_quantity(pattern: re.Pattern[str], allowed: str, *more: Check) -> C
 
 
 # -- checks: rules of one setting that involve another -------------------------------------------------------------
-def system_namespace(_key: str, namespace: str, args: ClusterArgs) -> list[str]:
+def system_namespace(_key: str, namespace: str, args: Values) -> list[str]:
     if args.create_namespace and namespace in SYSTEM_NAMESPACES:
         return [
             f"namespace: {namespace!r} is invalid with createNamespace true; Kubernetes makes that namespace "
@@ -98,7 +121,7 @@ def system_namespace(_key: str, namespace: str, args: ClusterArgs) -> list[str]:
     return []
 
 
-def cluster_name_length(_key: str, name: str, _args: ClusterArgs) -> list[str]:
+def cluster_name_length(_key: str, name: str, _args: Values) -> list[str]:
     if len(name) > MAX_CLUSTER_NAME:
         return [
             f"clusterName: {name!r} is invalid; at most {MAX_CLUSTER_NAME} characters: the StatefulSet controller "
@@ -108,7 +131,7 @@ def cluster_name_length(_key: str, name: str, _args: ClusterArgs) -> list[str]:
     return []
 
 
-def fewer_than_three(_key: str, replicas: int, args: ClusterArgs) -> list[str]:
+def fewer_than_three(_key: str, replicas: int, args: Values) -> list[str]:
     if replicas < 3 and not args.allow_fewer_than_three:
         return [
             f"replicas: {replicas} is invalid without allowFewerThanThreeDnodes; fewer than 3 dnodes means fewer "
@@ -118,19 +141,19 @@ def fewer_than_three(_key: str, replicas: int, args: ClusterArgs) -> list[str]:
     return []
 
 
-def image(_key: str, image: Any, _args: ClusterArgs) -> list[str]:
+def valid_image(_key: str, image: Any, _args: Values) -> list[str]:
     problem = image_problem(image)
     return [problem] if problem else []
 
 
-def differs_from_server_port(_key: str, port: int, args: ClusterArgs) -> list[str]:
+def differs_from_server_port(_key: str, port: int, args: Values) -> list[str]:
     return [f"restPort: {port!r} is invalid; it must differ from serverPort"] if port == args.server_port else []
 
 
 def not_above(limit_key: str, limit_field: str, pattern: re.Pattern[str], what: str) -> Check:
     """A request must not exceed its limit (Kubernetes refuses the pod)."""
 
-    def check(key: str, request: str, args: ClusterArgs) -> list[str]:
+    def check(key: str, request: str, args: Values) -> list[str]:
         limit = getattr(args, limit_field)
         if (
             is_quantity(request, pattern)
@@ -146,7 +169,7 @@ def not_above(limit_key: str, limit_field: str, pattern: re.Pattern[str], what: 
     return check
 
 
-def taos_settings(_key: str, settings: Any, _args: ClusterArgs) -> list[str]:
+def taos_keys(_key: str, settings: Any, _args: Values) -> list[str]:
     problems = []
     for k in settings:
         if not TAOS_KEY.fullmatch(k):
@@ -160,7 +183,7 @@ def taos_settings(_key: str, settings: Any, _args: ClusterArgs) -> list[str]:
     return problems
 
 
-def metadata(key: str, mapping: Any, _args: ClusterArgs) -> list[str]:
+def metadata(key: str, mapping: Any, _args: Values) -> list[str]:
     """Label or annotation keys (and label values); the selector labels stay the program's."""
     problems = []
     for k, v in mapping.items():
@@ -175,7 +198,7 @@ def metadata(key: str, mapping: Any, _args: ClusterArgs) -> list[str]:
     return problems
 
 
-def fqdn_length(_key: str, _domain: str, args: ClusterArgs) -> list[str]:
+def fqdn_length(_key: str, _domain: str, args: Values) -> list[str]:
     """The longest dnode FQDN, once the names it is made of are valid."""
     names = (args.namespace, args.cluster_name, args.service_name)
     if not (all(is_dns_label(n) for n in names) and is_int(args.replicas) and args.replicas >= 1):
@@ -189,7 +212,7 @@ def fqdn_length(_key: str, _domain: str, args: ClusterArgs) -> list[str]:
     return []
 
 
-def verify_replica_fits(_key: str, replica: int, args: ClusterArgs) -> list[str]:
+def verify_replica_fits(_key: str, replica: int, args: Values) -> list[str]:
     """A replica-3 test database only where 3 dnodes exist (checked only when the check runs)."""
     if args.verify and replica == 3 and is_int(args.replicas) and args.replicas < 3:
         return [
@@ -199,7 +222,7 @@ def verify_replica_fits(_key: str, replica: int, args: ClusterArgs) -> list[str]
     return []
 
 
-def root_password(_key: str, password: str | None, _args: ClusterArgs) -> list[str]:
+def strong_root_password(_key: str, password: str | None, _args: Values) -> list[str]:
     if password is None:
         return []
     if password == "":
@@ -214,7 +237,7 @@ def root_password(_key: str, password: str | None, _args: ClusterArgs) -> list[s
     return []
 
 
-def kubeconfig(_key: str, kubeconfig: str | None, _args: ClusterArgs) -> list[str]:
+def kubeconfig_not_empty(_key: str, kubeconfig: str | None, _args: Values) -> list[str]:
     if kubeconfig is not None and kubeconfig.strip() == "":
         return ["kubeconfig: <secret> is empty; unset it to use the ambient kubeconfig"]
     return []

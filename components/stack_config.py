@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pulumi import automation as auto
 
-from components.args import ClusterArgs
-from components.settings import SECRET_SETTINGS, SETTINGS
+from components.args import SECRET_SETTINGS, SETTINGS, ClusterArgs
 
 
 def config_values(args: ClusterArgs) -> dict[str, auto.ConfigValue]:

@@ -2,9 +2,9 @@
 
 The inputs of DnodeDecommission and ClusterMembership (the same for both): `cluster.py` builds them from
 `ClusterArgs` with `to_inputs()`, the providers parse them with `from_inputs()` (numbers arrive as floats over
-gRPC; a state written by an older version may lack a key, which then takes the default here, the only copy of
-each), and the tests' engine builds them the same way. `check_inputs()` is the providers' `check`: it
-tolerates values not known yet (preview). Pure: no Pulumi, no I/O.
+gRPC; a state written by an older version may lack a key, which then takes its setting's default, read from
+`ClusterArgs`' declaration), and the tests' engine builds them the same way. `check_inputs()` is the
+providers' `check`: it tolerates values not known yet (preview). Pure: no Pulumi, no I/O.
 
 The two secrets (`rootPassword`, `kubeconfig`) are plain strings to the providers; the program passes them to
 `to_inputs()` as secret Outputs instead, so they are never plain text in its registrations.
@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.args import default
 from components.membership.plan import DrainOptions
 from components.membership.scale_plan import FIXED_SECONDS, Costs
 from components.tdengine.connection import Connection
@@ -34,8 +35,6 @@ NAMING_INPUTS = {
     "serverPort": "server_port",
 }
 """Naming's fields by input key."""
-DEFAULT_DOMAIN = "cluster.local"
-DEFAULT_SERVER_PORT = 6030
 
 
 def _input(key: str, *, tuning: bool = False, secret: bool = False) -> dict[str, Any]:
@@ -43,6 +42,11 @@ def _input(key: str, *, tuning: bool = False, secret: bool = False) -> dict[str,
     are sent only when they differ from their default, so the program's inputs, and with them every existing
     stack's diff, stay as they were."""
     return {"key": key, "tuning": tuning, "secret": secret}
+
+
+def _setting(key: str) -> Any:
+    """A field whose input is the stack setting `key`, with that setting's default."""
+    return field(default=default(key), metadata=_input(key))
 
 
 @dataclass(frozen=True)
@@ -53,23 +57,24 @@ class MembershipProps:
     """The desired member pods, `<statefulset>-0` .. `-<replicas-1>`."""
     naming: Naming = field(metadata=_input(""))
     """statefulset, service, namespace, clusterDomain, serverPort (each its own input)."""
-    rest_port: int = field(default=6041, metadata=_input("restPort"))
+    rest_port: int = _setting("restPort")
     templates: tuple[str, ...] = field(default=("taosdata",), metadata=_input("templates"))
     """volumeClaimTemplates: PVCs are `<template>-<pod>`."""
-    admin_url: str = field(default="", metadata=_input("adminUrl"))
-    kube_context: str = field(default="", metadata=_input("kubeContext"))
+    admin_url: str = _setting("adminUrl")
+    kube_context: str = _setting("kubeContext")
     kubeconfig: str = field(default="", repr=False, metadata=_input("kubeconfig", secret=True))
     root_password: str = field(default="", repr=False, metadata=_input("rootPassword", secret=True))
-    force_drop_offline: bool = field(default=False, metadata=_input("forceDropOffline"))
-    allow_fewer_than_three: bool = field(default=False, metadata=_input("allowFewerThanThreeDnodes"))
-    drain_timeout: float = field(default=3600, metadata=_input("drainTimeoutSeconds"))
-    stall_timeout: float = field(default=600, metadata=_input("stallTimeoutSeconds"))
-    ready_timeout: float = field(default=900, metadata=_input("readyTimeoutSeconds"))
-    delete_data_on_destroy: bool = field(default=False, metadata=_input("deleteDataOnDestroy"))
+    force_drop_offline: bool = _setting("forceDropOffline")
+    allow_fewer_than_three: bool = _setting("allowFewerThanThreeDnodes")
+    drain_timeout: float = _setting("drainTimeoutSeconds")
+    stall_timeout: float = _setting("stallTimeoutSeconds")
+    ready_timeout: float = _setting("readyTimeoutSeconds")
+    delete_data_on_destroy: bool = _setting("deleteDataOnDestroy")
     namespace_created: bool = field(default=False, metadata=_input("createNamespace"))
+    """Not the setting's default (true): a state written before this input existed did not create one."""
     poll_interval: float = field(default=2, metadata=_input("pollIntervalSeconds", tuning=True))
     statement_timeout: float = field(default=30, metadata=_input("statementTimeoutSeconds", tuning=True))
-    vnode_copy_mbps: float = field(default=100, metadata=_input("vnodeCopyMBps", tuning=True))
+    vnode_copy_mbps: float = field(default=default("vnodeCopyMBps"), metadata=_input("vnodeCopyMBps", tuning=True))
     """The stack setting: how fast the network copies a vnode, for the scale-in plan (`scale_plan.Costs`)."""
     move_fixed_seconds: float = field(default=FIXED_SECONDS, metadata=_input("moveFixedSeconds", tuning=True))
     """A move's fixed part: the real cluster's 20 s (tests set the simulator's)."""
@@ -104,8 +109,8 @@ class MembershipProps:
                     statefulset=str(inputs["statefulset"]),
                     service=str(inputs["service"]),
                     namespace=str(inputs["namespace"]),
-                    cluster_domain=str(inputs.get("clusterDomain") or DEFAULT_DOMAIN),
-                    server_port=int(inputs.get("serverPort") or DEFAULT_SERVER_PORT),
+                    cluster_domain=str(inputs.get("clusterDomain") or default("clusterDomain")),
+                    server_port=int(inputs.get("serverPort") or default("serverPort")),
                 )
             elif inputs.get(key):  # as `value or default` always has: a null, 0, '' or [] takes the default
                 values[f.name] = _PARSE[f.name](inputs[key])

@@ -33,23 +33,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from components.args import SETTINGS
 from components.rollout import versions
 from components.rollout.shape import CLUSTER_WIDE, ClusterShape, quantity_bytes
-from components.settings import SETTINGS
-
-
-class Kind(StrEnum):
-    NONE = "no change"
-    IN_PLACE = "in place"
-    SCALE = "scale"
-    ROLLING_RESTART = "rolling restart"
-    FULL_RESTART = "full restart"
-    VOLUME_EXPANSION = "volume expansion"
-    RECREATE = "StatefulSet recreated"
-    REFUSED = "refused"
+from components.settings import Kind
 
 
 @dataclass(frozen=True)

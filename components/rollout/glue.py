@@ -8,6 +8,7 @@ from typing import Any
 
 from pulumi.output import Unknown
 
+from components.args import default
 from components.rollout.shape import ClusterShape
 from components.tdengine.kube_types import WorkloadOps
 from components.tdengine.naming import Naming
@@ -49,7 +50,8 @@ def changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, .
 
 def naming_of(inputs: Mapping[str, Any]) -> Naming:
     s = ClusterShape.from_inputs(inputs)
-    return Naming(s.statefulset, s.service, s.namespace, s.cluster_domain or "cluster.local", s.server_port or 6030)
+    domain, port = s.cluster_domain or default("clusterDomain"), s.server_port or default("serverPort")
+    return Naming(s.statefulset, s.service, s.namespace, domain, port)
 
 
 def public(props: Mapping[str, Any], **computed: Any) -> dict[str, Any]:

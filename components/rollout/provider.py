@@ -23,12 +23,14 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
+from components.args import default
 from components.membership import host
 from components.membership.props import MembershipProps
 from components.rollout import glue
-from components.rollout.classify import Kind, Plan, classify
+from components.rollout.classify import Plan, classify
 from components.rollout.errors import ChangeRefused
 from components.rollout.shape import SHAPE_KEYS, ClusterShape
+from components.settings import Kind
 from components.tdengine.errors import ClusterError
 from components.tdengine.wait import Deadline, stderr_progress
 
@@ -118,7 +120,8 @@ class ClusterChangeProvider(dynamic.ResourceProvider):
         kube = glue.kube(props, kubeconfig)
         from components.rollout import teardown
 
-        teardown.delete_orphaned_pods(kube, naming, Deadline.after(float(props.get("readyTimeoutSeconds") or 900)))
+        ready_timeout = float(props.get("readyTimeoutSeconds") or default("readyTimeoutSeconds"))
+        teardown.delete_orphaned_pods(kube, naming, Deadline.after(ready_timeout))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """`pulumi refresh`: whether the StorageClass can expand, read again (the rest is what the last `up` did)."""

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components import manifests
-from components.args import ClusterArgs
-from components.settings import SETTINGS
+from components.args import SETTINGS, ClusterArgs
 
 CLUSTER_WIDE = {
     "TAOS_TIMEZONE": "timezone",

@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from components import live
-from components.args import ClusterArgs
-from components.settings import SETTINGS
+from components.args import SETTINGS, ClusterArgs
 from components.tdengine.redact import scrub
 from components.verify import command
 from components.verify.report import format_report, summary

@@ -6,7 +6,7 @@ import dataclasses
 
 from pulumi.output import Unknown
 
-from components.args import ClusterArgs
+from components.args import ALL_SETTINGS, ClusterArgs
 from components.membership import provider
 from components.membership.props import MembershipProps, input_keys
 from components.tdengine.naming import Naming
@@ -54,6 +54,22 @@ def test_missing_inputs_take_the_contract_defaults():
     parsed = MembershipProps.from_inputs(minimal)
     defaults = MembershipProps(members=("tdb-0",), naming=Naming("tdb", "taosd", "prod", "cluster.local", 6030))
     assert parsed == defaults
+
+
+def test_a_missing_input_that_is_a_stack_setting_takes_that_settings_default():
+    """The contract holds no default of its own for a setting: `ClusterArgs`' declaration is the one copy. The one
+    exception is said where it is declared: createNamespace, which a state from before that input did not set."""
+    minimal = {"members": ["tdb-0"], "namespace": "prod", "statefulset": "tdb", "service": "taosd"}
+    parsed, cluster = MembershipProps.from_inputs(minimal), ClusterArgs()
+    by_key = {s.key: s for s in ALL_SETTINGS}
+    compared = []
+    for f in dataclasses.fields(MembershipProps):
+        key = f.metadata["key"]
+        if key in by_key and key not in ("createNamespace", "rootPassword", "kubeconfig"):
+            assert getattr(parsed, f.name) == getattr(cluster, by_key[key].field), key
+            compared.append(key)
+    assert (parsed.naming.cluster_domain, parsed.naming.server_port) == (cluster.cluster_domain, cluster.server_port)
+    assert len(compared) >= 10, compared
 
 
 def test_tuning_inputs_and_an_empty_kubeconfig_are_left_out():

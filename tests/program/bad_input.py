@@ -14,8 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from components.args import ClusterArgs, ConfigError
-from components.settings import SECRET_SETTINGS, SETTINGS
+from components.args import SECRET_SETTINGS, SETTINGS, ClusterArgs, ConfigError
 
 
 @dataclass(frozen=True)

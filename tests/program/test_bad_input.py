@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.settings import SECRET_SETTINGS, SETTINGS
+from components.args import SECRET_SETTINGS, SETTINGS
 from tests.harness import ROOT
 from tests.program.bad_input import CASES, Case, problems, table
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import itertools
+import re
 
 import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from tests.harness import GENERATED_PASSWORD, run_program, stack_config
+from tests.harness import GENERATED_PASSWORD, ROOT, run_program, stack_config
 
 COMPONENT = "tdengine:index:Cluster"
 CHILD_TYPES = {
@@ -229,6 +231,29 @@ def test_the_day_two_resources_come_first_and_after_the_statefulset(dev):
     assert "rootPassword" not in change  # it sends no SQL
     rollout = dev.one(ROLLOUT).inputs
     assert len(rollout["templateHash"]) == 16 and rollout["members"] == ["tdengine-0", "tdengine-1", "tdengine-2"]
+
+
+def test_the_runbook_table_in_cluster_py_is_the_order_the_engine_runs(dev):
+    """The numbered steps above `TDengineCluster.__init__`'s body are the order: each step's resource depends,
+    directly or through others, on the step before it."""
+    source = (ROOT / "components" / "cluster.py").read_text(encoding="utf-8")
+    steps = re.findall(r"^\s+#\s+\d\. (?:the )?(\w+)", source, flags=re.MULTILINE)
+    assert steps[:6] == ["ClusterChange", "Namespace", "DnodeDecommission", "StatefulSet", "RollingRestart",
+                         "ClusterMembership"], steps  # fmt: skip
+    by_type = {r.type.rsplit(":", 1)[1]: r for r in dev.registered}
+    by_urn = {r.urn: r for r in dev.registered}
+
+    def upstream(urn: str) -> set[str]:
+        seen, todo = set(), [urn]
+        while todo:
+            for dep in by_urn[todo.pop()].dependencies:
+                if dep not in seen:
+                    seen.add(dep)
+                    todo.append(dep)
+        return seen
+
+    for before, after in itertools.pairwise(steps[:6]):
+        assert by_type[before].urn in upstream(by_type[after].urn), f"{after} does not wait for {before}"
 
 
 def test_decommission_input_is_the_member_list_and_secrets_stay_secret(dev):

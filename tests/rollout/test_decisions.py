@@ -9,9 +9,10 @@ import pytest
 
 from components.args import ClusterArgs
 from components.rollout import versions
-from components.rollout.classify import Kind, classify, same_offset
+from components.rollout.classify import classify, same_offset
 from components.rollout.gates import Health, StepKind, caught_up, next_step, problems, restart_order
 from components.rollout.shape import ClusterShape, quantity_bytes, shape_of
+from components.settings import Kind
 from components.tdengine.kube_types import PodInfo, StatefulSetInfo
 from components.tdengine.naming import Naming
 from components.tdengine.rows import ClusterState, Database, Dnode, Member, Mnode, Transaction, Vgroup, Vnode

@@ -1,6 +1,6 @@
-"""The README's table of what changing each setting does to a live cluster: every setting has a row, the README's
-copy is `effects.markdown_table()`, and each row's kind is what the classification decides for a sample change
-of that setting alone (from the dev stack's settings)."""
+"""docs/changes.md's table of what changing each setting does to a live cluster: every setting declares its change,
+the page's copy is `setting_docs.changes_table()`, and each setting's kind is what the classification decides for a
+sample change of that setting alone."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from components.args import ClusterArgs
-from components.rollout.classify import Kind, classify
-from components.rollout.effects import EFFECTS, markdown_table
+from components.args import ALL_SETTINGS, ClusterArgs
+from components.rollout.classify import classify
 from components.rollout.shape import shape_of
-from components.settings import SECRET_SETTINGS, SETTINGS
+from components.setting_docs import changes_table
+from components.settings import Kind
 from tests.harness import ROOT
 
 BASE = ClusterArgs(
@@ -68,21 +68,22 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 
 
 def test_every_setting_has_a_row_and_a_sample():
-    keys = [s.key for s in SETTINGS + SECRET_SETTINGS]
-    assert [e.key for e in EFFECTS] == keys
+    keys = [s.key for s in ALL_SETTINGS]
+    assert [line.split("`")[1] for line in changes_table().splitlines()[2:]] == keys
     assert set(SAMPLES) == set(keys)
 
 
-@pytest.mark.parametrize("effect", EFFECTS, ids=lambda e: e.key)
-def test_each_rows_kind_is_the_classification_of_a_sample_change(effect):
-    base, change = SAMPLES[effect.key]
+@pytest.mark.parametrize("setting", ALL_SETTINGS, ids=lambda s: s.key)
+def test_each_settings_kind_is_the_classification_of_a_sample_change(setting):
+    base, change = SAMPLES[setting.key]
     old = dataclasses.replace(BASE, **base)
     plan = classify(shape_of(old), shape_of(dataclasses.replace(old, **change)))
-    assert plan.kinds == (() if effect.kind is Kind.NONE else (effect.kind,)), plan.summary()
+    kind = setting.change.kind
+    assert plan.kinds == (() if kind is Kind.NONE else (kind,)), plan.summary()
 
 
 def test_the_documented_table_is_the_generated_one():
     page = (ROOT / "docs" / "changes.md").read_text(encoding="utf-8")
     after = page.split("<!-- changes-table -->\n", 1)[1]
     documented = after.split("\n\n", 1)[0]
-    assert documented == markdown_table(), "regenerate it: venv/bin/python -m components.rollout.effects"
+    assert documented == changes_table(), "regenerate it: venv/bin/python -m components.setting_docs changes"
