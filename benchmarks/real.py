@@ -28,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.controlplane import is_ready  # noqa: E402
 from tests.e2e.harness import NAMESPACE, STATEFULSET  # noqa: E402
 from tests.e2e.real import STACK_RESOURCES, RealCluster, SqlError  # noqa: E402
 
@@ -162,9 +163,7 @@ def ready_again(c: RealCluster, pod: str, uid: str) -> bool:
     """The pod's successor is Ready: what `kubectl wait --for=condition=Ready` shows an operator restarting by hand,
     and what the program waits for too (the Service sends clients only to Ready pods)."""
     p = c.plane.get("pod", pod, "-n", NAMESPACE)
-    conditions = p["status"].get("conditions") or []
-    ready = any(x["type"] == "Ready" and x["status"] == "True" for x in conditions)
-    return p["metadata"]["uid"] != uid and ready and "deletionTimestamp" not in p["metadata"]
+    return p["metadata"]["uid"] != uid and is_ready(p) and "deletionTimestamp" not in p["metadata"]
 
 
 def bench_roll(c: RealCluster) -> dict[str, float]:

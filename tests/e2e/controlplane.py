@@ -58,6 +58,11 @@ def require_tools(names: tuple[str, ...] = CONTROL_PLANE_TOOLS) -> None:
         )
 
 
+def is_ready(obj: dict[str, Any]) -> bool:
+    """A node's or a pod's `Ready` condition is True (the object as `kubectl get -o json` returns it)."""
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in obj.get("status", {}).get("conditions") or [])
+
+
 @dataclass
 class ControlPlane:
     """Start with `start()`, stop with `stop()` (or use as a context manager)."""
@@ -283,11 +288,7 @@ class ControlPlane:
         }
 
     def _nodes_ready(self) -> bool:
-        items = self.get("nodes")["items"]
-        ready = [
-            n for n in items if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])
-        ]
-        return len(ready) == self.nodes
+        return len([n for n in self.get("nodes")["items"] if is_ready(n)]) == self.nodes
 
     def _recycle_volumes(self) -> None:
         """A Released volume (its claim deleted) becomes Available again, emptied: a fresh volume. And the part of

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.controlplane import BIN, E2E_DIR, ControlPlane, ToolsMissing
+from tests.e2e.controlplane import BIN, E2E_DIR, ControlPlane, ToolsMissing, is_ready
 from tests.e2e.procs import Proc, free_port, wait_for
 
 CNI_BIN = E2E_DIR / "cni" / "bin"
@@ -382,8 +382,7 @@ state = "{base / "state"}"
 
 
 def _node_ready(plane: ControlPlane) -> bool:
-    node = plane.get("node", NODE_NAME)
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
+    return is_ready(plane.get("node", NODE_NAME))
 
 
 # -- teardown, also of a run killed before its own ------------------------------------------------------

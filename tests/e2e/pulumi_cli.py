@@ -2,7 +2,7 @@
 
 The copy holds `Pulumi.yaml`, `__main__.py` and `requirements.txt`, with `components/` and `venv/` linked to
 this checkout, so the CLI runs exactly this program in the project's venv while its stack files and state
-stay in the test's work directory. Plugins come from the pinned plugin cache `scripts/e2e-tools` fills
+stay in the test's work directory (`use_program` runs another release's program on the same stack instead). Plugins come from the pinned plugin cache `scripts/e2e-tools` fills
 (`.e2e/pulumi-home/plugins`); automatic plugin downloads are off, so a missing plugin fails at once.
 Every run's command line, output and exit code go to a log file of its own.
 """
@@ -57,12 +57,10 @@ class PulumiProject:
     def __post_init__(self) -> None:
         self.dir = self.workdir / "project"
         self.dir.mkdir(parents=True, exist_ok=True)
-        for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
-            shutil.copy(ROOT / name, self.dir / name)
-        for name in ("components", "venv"):
-            link = self.dir / name
-            if not link.exists():
-                link.symlink_to(ROOT / name)
+        self.use_program(ROOT)
+        venv = self.dir / "venv"
+        if not venv.exists():
+            venv.symlink_to(ROOT / "venv")
         self.state = self.workdir / "state"
         self.state.mkdir(exist_ok=True)
         self.home = self.workdir / "pulumi-home"
@@ -70,6 +68,16 @@ class PulumiProject:
         plugins = self.home / "plugins"
         if not plugins.exists():
             plugins.symlink_to(Path(os.environ.get("E2E_PLUGINS", E2E_DIR / "pulumi-home" / "plugins")))
+
+    def use_program(self, source: Path) -> None:
+        """Run the program in `source` (this checkout, or a release exported from git) from the next run on:
+        its project files copied, its `components/` linked; the stack, its state and the venv stay."""
+        for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
+            shutil.copy(source / name, self.dir / name)
+        link = self.dir / "components"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(source / "components")
 
     # -- environment -----------------------------------------------------------------------------------
     def env(self, **extra: str) -> dict[str, str]:
