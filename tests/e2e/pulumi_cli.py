@@ -2,8 +2,9 @@
 
 The copy holds `Pulumi.yaml`, `__main__.py` and `requirements.txt`, with `components/` and `venv/` linked to
 this checkout, so the CLI runs exactly this program in the project's venv while its stack files and state
-stay in the test's work directory (`use_program` runs another release's program on the same stack instead). Plugins come from the pinned plugin cache `scripts/e2e-tools` fills
-(`.e2e/pulumi-home/plugins`); automatic plugin downloads are off, so a missing plugin fails at once.
+stay in the test's work directory (`use_program` runs another release's program on the same stack instead).
+Plugins come from the pinned plugin cache `scripts/e2e-tools` fills (`.e2e/pulumi-home/plugins`); automatic
+plugin downloads are off, so a missing plugin fails at once.
 Every run's command line, output and exit code go to a log file of its own.
 """
 
