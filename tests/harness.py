@@ -17,6 +17,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc
 
+from components.tdengine.errors import WaitTimedOut
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "tdengine"
 GENERATED_PASSWORD = "Gen3rated-Pass.word"
@@ -155,3 +157,9 @@ def run_program(
 
     evaluate()
     return run
+
+
+def drain_timed_out(err: BaseException | None) -> bool:
+    """The wait of a departing dnode's drain ran out (its deadline or its stall detector): the drop goes on in
+    TDengine. Other waits (for the connection, for ClusterMembership's members) run out under other names."""
+    return isinstance(err, WaitTimedOut) and err.what.startswith("drain of ")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from components.membership.errors import ScaleDownRefused
+from components.tdengine.errors import Refused
 from components.tdengine.kube_types import PodInfo, PvcInfo
 from components.tdengine.naming import Naming
 from components.tdengine.rows import DROP_DNODE_TRANS, REDISTRIBUTE_TRANS, ClusterState, Dnode
@@ -70,7 +70,7 @@ def preflight_size(target: int, options: DrainOptions, action: str = "scale-down
     """Fewer than 3 dnodes means fewer than 3 mnodes, so one more loss stops the cluster: in every
     direction (create, scale-up, scale-down, no change) only with the acknowledgement."""
     if target < MNODE_TARGET and not options.allow_fewer_than_three:
-        raise ScaleDownRefused(
+        raise Refused(
             f"the target of {target} dnodes leaves fewer than 3 mnodes, so losing one more dnode stops the cluster",
             "keep replicas >= 3, or set allowFewerThanThreeDnodes: true to acknowledge it",
             action,
@@ -86,7 +86,7 @@ def preflight_scale_down(
     moving_ours: bool = False,
 ) -> None:
     """Refuse, before anything changes, a scale-down that TDengine would stop half-way or that would
-    lose data or quorum. Raises ScaleDownRefused naming the reason and the fix. Whether the vnodes fit, vgroup
+    lose data or quorum. Raises Refused naming the reason and the fix. Whether the vnodes fit, vgroup
     by vgroup, is the placement plan's (`scale_plan.py`); `moving_ours`: a `redistribute vgroup` running now
     moves a vnode off a departing dnode (an interrupted scale-in's)."""
     if not departing:
@@ -94,10 +94,11 @@ def preflight_scale_down(
     target = len(remaining)
     db = state.max_replica
     if db is not None and db.replica is not None and target < db.replica:
-        raise ScaleDownRefused(
+        raise Refused(
             f"database {db.name!r} has replica {db.replica}, which needs at least {db.replica} dnodes, "
             f"but the target is {target} (TDengine would stop with 'Out of dnodes' mid-way)",
             f"keep replicas >= {db.replica}, or drop or re-create database {db.name!r} with a lower replica",
+            "scale-down",
         )
     preflight_size(target, options)
     departing_fqdns = {naming.fqdn(p) for p in departing}
@@ -105,24 +106,27 @@ def preflight_scale_down(
     for dnode in state.dnodes:
         if dnode.is_dropping and dnode.fqdn in kept_pods:
             pod = kept_pods[dnode.fqdn]
-            raise ScaleDownRefused(
+            raise Refused(
                 f"dnode {dnode.id} of {pod}, which the new replicas keep, is being dropped by someone else or by "
                 "an earlier scale-down, and TDengine cannot cancel a drop",
                 f"set replicas to {naming.ordinal(pod)} or fewer and run `pulumi up` to let the drop finish, then "
                 f"scale up again ({pod} then joins as a new dnode on a new volume)",
+                "scale-down",
             )
         if dnode.is_dropping and dnode.fqdn not in departing_fqdns:
-            raise ScaleDownRefused(
+            raise Refused(
                 f"dnode {dnode.id} ({dnode.endpoint}) is being dropped by someone else",
                 "wait until it is gone from 'show dnodes', then re-run",
+                "scale-down",
             )
     for pod in remaining:
         found = state.dnode_of(naming.fqdn(pod))
         if found is None or not found.is_ready:
             status = "missing from the cluster" if found is None else f"{found.status} ({found.note or 'no note'})"
-            raise ScaleDownRefused(
+            raise Refused(
                 f"dnode of remaining pod {pod} is {status}; vnodes must move to healthy dnodes only",
                 f"bring {pod} back to ready (kubectl -n {naming.namespace} get pod {pod}; show dnodes) and re-run",
+                "scale-down",
             )
     ours = {d.id for d in state.dnodes if d.fqdn in departing_fqdns and d.is_dropping}
     foreign = [
@@ -132,9 +136,10 @@ def preflight_scale_down(
     ]
     if foreign:
         t = foreign[0]
-        raise ScaleDownRefused(
+        raise Refused(
             f"transaction {t.id} ({t.oper}, stage {t.stage}) is running and is not a drain of ours",
             "wait for it to finish ('show transactions'), then re-run",
+            "scale-down",
         )
     for pod in departing:
         found = state.dnode_of(naming.fqdn(pod))
@@ -160,27 +165,30 @@ def _refuse_offline_mnode_after_two_left(
         if dnode is None or dnode.is_dropping or state.mnode_on(dnode) is None:
             continue
         if not dnode.is_online and mnodes < MNODE_TARGET:
-            raise ScaleDownRefused(
+            raise Refused(
                 f"departing dnode {dnode.id} of {pod} is offline and hosts an mnode; TDengine force-drops it only "
                 f"while 3 mnodes exist, and the drain would leave {mnodes} by then ('Only two mnodes exist')",
                 f"bring {pod} back online and re-run",
+                "scale-down",
             )
         mnodes = max(mnodes - 1, min(MNODE_TARGET, target))
 
 
-def offline_refusal(dnode: Dnode, pod: str) -> ScaleDownRefused:
-    return ScaleDownRefused(
+def offline_refusal(dnode: Dnode, pod: str) -> Refused:
+    return Refused(
         f"departing dnode {dnode.id} of {pod} is {dnode.status} ({dnode.note or 'no note'}); "
         "its vnodes cannot be copied from it",
         f"bring {pod} back online and re-run, or set forceDropOffline: true to rebuild its replicas from "
         "the other dnodes (data of replica-1 databases on it would be lost, and TDengine refuses that)",
+        "scale-down",
     )
 
 
-def leader_refusal(dnode: Dnode, pod: str, naming: Naming) -> ScaleDownRefused:
-    return ScaleDownRefused(
+def leader_refusal(dnode: Dnode, pod: str, naming: Naming) -> Refused:
+    return Refused(
         f"departing dnode {dnode.id} of {pod} hosts the mnode leader, and TDengine cannot drop the leader",
         f"restart that pod (kubectl -n {naming.namespace} delete pod {pod}) so another mnode takes over, then re-run",
+        "scale-down",
     )
 
 

@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi import dynamic
-from pulumi.output import Unknown
 
-from components.membership import host, retained
+from components.membership import host, host_values, retained
 from components.membership.plan import preflight_size
 from components.membership.props import IDENTITY_INPUTS, SECRET_INPUTS, MembershipProps
 from components.tdengine.errors import ClusterError
@@ -42,7 +41,7 @@ if TYPE_CHECKING:
 # host only for check and diff, and pays for neither (docs/benchmarks.md, preview).
 
 SECRET_PROPS = SECRET_INPUTS
-NEVER_OUTPUT = ("kubeconfig",)
+NEVER_OUTPUT = host_values.NEVER_OUTPUT
 """Secret inputs never returned (`delete` gets the stack's kubeconfig through `configure` instead); the other,
 rootPassword, stays in outputs under its own key: the old password, for rotating it on update."""
 COMPUTED = ("drained", "topology", "kubeconfigSet")
@@ -60,16 +59,8 @@ KUBE_FACTORY: Callable[[MembershipProps], PodOps] = kube_for
 """The seam where tests put a fake Kubernetes; production always uses the official client."""
 
 
-def _public(props: dict[str, Any], **computed: Any) -> dict[str, Any]:
-    """Outputs: the inputs without the kubeconfig (the password stays, under its secret-marked key), plus
-    whether a kubeconfig was given (so `delete`, which sees only outputs, knows it must find that
-    kubeconfig again rather than use the ambient one)."""
-    public = {k: v for k, v in props.items() if k not in NEVER_OUTPUT}
-    return {**public, "kubeconfigSet": bool(props.get("kubeconfig")), **computed}
-
-
 def _check(news: dict[str, Any]) -> dynamic.CheckResult:
-    failures = MembershipProps.check_inputs(news, lambda v: isinstance(v, Unknown))
+    failures = MembershipProps.check_inputs(news, host_values.unknown)
     return dynamic.CheckResult(news, [dynamic.CheckFailure(key, reason) for key, reason in failures])
 
 
@@ -78,15 +69,9 @@ def _diff(olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
     password was kept) counts as changed too, so the next run records it."""
     ignored = {"__provider", *NEVER_OUTPUT, *COMPUTED}
     keys = (set(olds) | set(news)) - ignored
-    changed = sorted(k for k in keys if isinstance(news.get(k), Unknown) or not _same(olds.get(k), news.get(k)))
+    changed = sorted(host_values.changed(olds, news, keys))
     replaces = [k for k in changed if k in IDENTITY_INPUTS]
     return dynamic.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces))
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-        return float(a) == float(b)
-    return bool(a == b)
 
 
 class _MembershipProvider(dynamic.ResourceProvider):
@@ -142,7 +127,8 @@ class DnodeDecommissionProvider(_MembershipProvider):
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         p = MembershipProps.from_inputs(props)
         preflight_size(len(p.members), p.options, "create")  # before the StatefulSet exists
-        return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", _public(props, drained=[]))
+        outs = host_values.public(props, drained=[])
+        return dynamic.CreateResult(f"{p.naming.namespace}/{p.naming.statefulset}", outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         p = MembershipProps.from_inputs(news)
@@ -168,7 +154,7 @@ class DnodeDecommissionProvider(_MembershipProvider):
                 scale_in.release_volumes(
                     s, len(old_members), list(p.templates), deadline, p.poll_interval, before_scale_up=True
                 )
-        return dynamic.UpdateResult(_public(news, drained=drained))
+        return dynamic.UpdateResult(host_values.public(news, drained=drained))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Destroy runs no drop. With deleteDataOnDestroy the PVCs are deleted; without it (the default) they
@@ -226,7 +212,7 @@ class ClusterMembershipProvider(_MembershipProvider):
             deadline = Deadline.after(p.ready_timeout, "readyTimeoutSeconds")  # converging and reclaiming
             state = converge.converge(s, members, templates, deadline, p.poll_interval)
             scale_in.release_volumes(s, len(members), templates, deadline, p.poll_interval)  # after a scale-in
-        return _public(props, topology=topology(state, p.naming))
+        return host_values.public(props, topology=topology(state, p.naming))
 
 
 def _missing_kubeconfig(p: MembershipProps, action: str) -> tuple[str, str]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from components.membership import act, plan, scale_plan
 from components.membership.act import GO_BACK
-from components.membership.errors import MemberNotDrained, ScaleDownRefused
 from components.membership.plan import Step, StepKind
 from components.membership.props import MembershipProps
 from components.tdengine import wait
-from components.tdengine.errors import ClusterError
+from components.tdengine.errors import ClusterError, Refused
 from components.tdengine.kube_types import PodInfo
 from components.tdengine.layout import Layout
 from components.tdengine.rows import ClusterState, Dnode
@@ -77,7 +76,7 @@ def _plan_and_drain(
     plan.preflight_scale_down(state, naming, departing, new_members, p.options, moving)
     placement = scale_plan.plan_scale_in(state, layout, naming, departing, new_members, p.costs)
     if placement.refusal is not None:
-        raise ScaleDownRefused(*placement.refusal)
+        raise Refused(*placement.refusal, "scale-down")
     for line in scale_plan.describe(placement, departing):
         progress(line)
     for i, pod in enumerate(departing):
@@ -124,7 +123,6 @@ def drain_one(
         stall=Stall(p.stall_timeout, "stallTimeoutSeconds", "no vnode moved"),
         reconnect=s.reconnect,
         progress=progress,
-        error=MemberNotDrained,
     )
 
 

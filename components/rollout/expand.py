@@ -16,9 +16,9 @@ already gone is not deleted again.
 
 from __future__ import annotations
 
-from components.rollout.errors import ChangeRefused
 from components.rollout.shape import quantity_bytes
 from components.tdengine import wait
+from components.tdengine.errors import Refused
 from components.tdengine.kube_types import PvcState, WorkloadOps
 from components.tdengine.naming import Naming
 from components.tdengine.wait import Deadline, Pending, Progress, stderr_progress
@@ -44,7 +44,7 @@ def expand_volumes(
     templates = list(sizes)
     storage_class = class_of(kube, naming, templates, configured_class)
     if kube.storage_class_expands(storage_class) is False:
-        raise ChangeRefused(
+        raise Refused(
             f"StorageClass {storage_class or '(default)'!r} does not allow volume expansion (allowVolumeExpansion is "
             "not true), so Kubernetes refuses a larger PVC",
             "set storageSize/logStorageSize back; expansion needs a StorageClass with allowVolumeExpansion: true "

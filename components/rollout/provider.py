@@ -24,14 +24,13 @@ import pulumi
 from pulumi import dynamic
 
 from components.args import default
-from components.membership import host
+from components.membership import host, host_values
 from components.membership.props import MembershipProps
 from components.rollout import glue
 from components.rollout.classify import Plan, classify
-from components.rollout.errors import ChangeRefused
 from components.rollout.shape import SHAPE_KEYS, ClusterShape
 from components.settings import Kind
-from components.tdengine.errors import ClusterError
+from components.tdengine.errors import ClusterError, Refused
 from components.tdengine.wait import Deadline, stderr_progress
 
 CHANGE_COMPUTED = ("storageClassExpands", "kubeconfigSet", "applied")
@@ -41,7 +40,7 @@ host.install()  # in the provider host: a refusal is reported as its one line, n
 
 def plan_of(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Plan | None:
     """The plan from the previous inputs (or outputs) to the new ones; None for a first `up` or unknown values."""
-    if not olds or "templateHash" not in olds or any(glue.unknown(news.get(k)) for k in SHAPE_KEYS):
+    if not olds or "templateHash" not in olds or any(host_values.unknown(news.get(k)) for k in SHAPE_KEYS):
         return None
     return classify(ClusterShape.from_inputs(olds), ClusterShape.from_inputs(news))
 
@@ -62,12 +61,12 @@ class ClusterChangeProvider(dynamic.ResourceProvider):
         return dynamic.CheckResult({**news, "plan": summary}, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        changed = glue.changed(olds, news, SHAPE_KEYS)
+        changed = host_values.changed(olds, news, SHAPE_KEYS)
         plan = plan_of(olds, news)
         if plan is not None and plan.expand and olds.get("storageClassExpands") is False:
             shape = ClusterShape.from_inputs(news)
             storage_class = next((v.storage_class for v in shape.volumes), "") or "(the cluster's default)"
-            raise ChangeRefused(
+            raise Refused(
                 f"storageSize/logStorageSize grow, but StorageClass {storage_class} did not allow volume expansion "
                 "(allowVolumeExpansion) when the last `pulumi up` read it, and Kubernetes refuses to expand a volume "
                 "of such a class",
@@ -79,7 +78,7 @@ class ClusterChangeProvider(dynamic.ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         naming = glue.naming_of(props)
-        outs = glue.public(props, storageClassExpands=self._expands(props), applied=1)
+        outs = host_values.public(props, storageClassExpands=self._expands(props), applied=1)
         return dynamic.CreateResult(f"{naming.namespace}/{naming.statefulset}", outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
@@ -88,7 +87,7 @@ class ClusterChangeProvider(dynamic.ResourceProvider):
         plan = plan_of(olds, news)
         if plan is not None and plan.refusals:  # check refused it already; an engine that skipped it must not act
             first = plan.refusals[0]
-            raise ChangeRefused(f"{first.key}: {first.reason}", first.fix)
+            raise Refused(f"{first.key}: {first.reason}", first.fix)
         if plan is not None and plan.recreates:
             kube, naming = glue.kube(news), glue.naming_of(news)
             p = MembershipProps.from_inputs(news)
@@ -99,7 +98,7 @@ class ClusterChangeProvider(dynamic.ResourceProvider):
                 expand.expand_volumes(kube, naming, list(p.members), sizes, storage_class, deadline, p.poll_interval)
             expand.recreate_statefulset(kube, naming, deadline, p.poll_interval)
         applied = int(olds.get("applied") or 0) + 1
-        return dynamic.UpdateResult(glue.public(news, storageClassExpands=self._expands(news), applied=applied))
+        return dynamic.UpdateResult(host_values.public(news, storageClassExpands=self._expands(news), applied=applied))
 
     def configure(self, req: dynamic.ConfigureRequest) -> None:
         """Keep the stack's kubeconfig: `delete` gets only outputs, which never carry it."""

@@ -15,11 +15,11 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
-from components.membership import host
+from components.membership import host, host_values
 from components.membership.props import SECRET_INPUTS, MembershipProps
 from components.rollout import glue, versions
 from components.rollout.classify import image_change, why_the_template_changed
-from components.rollout.errors import ChangeRefused
+from components.tdengine.errors import Refused
 from components.tdengine.wait import Deadline
 
 ROLL_KEYS = ("templateHash", "generation", "image", "allowFullRestart", "members", "rootPassword")
@@ -37,9 +37,7 @@ def restart_mode(old_image: str, new_image: str, allow_full: bool) -> bool:
         return False
     if allow_full and verdict.full_restart:
         return True
-    raise ChangeRefused(
-        f"image {old_image} -> {new_image}: {verdict.rule}", verdict.fix, "restart", "No pod was restarted"
-    )
+    raise Refused(f"image {old_image} -> {new_image}: {verdict.rule}", verdict.fix, "restart", "No pod was restarted")
 
 
 class RollingRestartProvider(dynamic.ResourceProvider):
@@ -48,11 +46,11 @@ class RollingRestartProvider(dynamic.ResourceProvider):
     serialize_as_secret_always = False
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        failures = MembershipProps.check_inputs(news, glue.unknown)
+        failures = MembershipProps.check_inputs(news, host_values.unknown)
         return dynamic.CheckResult(news, [dynamic.CheckFailure(k, reason) for k, reason in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        changes = bool(glue.changed(olds, news, ROLL_KEYS))
+        changes = bool(host_values.changed(olds, news, ROLL_KEYS))
         return dynamic.DiffResult(changes=changes, replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
@@ -67,7 +65,7 @@ class RollingRestartProvider(dynamic.ResourceProvider):
         else:
             roll.wait_for_pods(kube, p)
         naming = p.naming
-        return dynamic.CreateResult(f"{naming.namespace}/{naming.statefulset}", glue.public(props))
+        return dynamic.CreateResult(f"{naming.namespace}/{naming.statefulset}", host_values.public(props))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         p = MembershipProps.from_inputs(news)
@@ -80,7 +78,7 @@ class RollingRestartProvider(dynamic.ResourceProvider):
             else why_the_template_changed(olds.get("templateSettings") or {}, news.get("templateSettings") or {})
         )
         self._roll(p, news, olds.get("rootPassword") or None, why, full)
-        return dynamic.UpdateResult(glue.public(news))
+        return dynamic.UpdateResult(host_values.public(news))
 
     def _roll(self, p: MembershipProps, props: dict[str, Any], previous: Any, why: str, full: bool = False) -> None:
         from components.membership import auth

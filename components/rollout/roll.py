@@ -6,8 +6,8 @@ template when this deletes it (the controller recreates it at once, on the same 
 cluster and the pods, asks `gates.next_step` what to do, acts and reads again, so a re-run after an interruption
 resumes from what the cluster shows (which pods already run the new revision), never from memory. Every wait has a
 deadline (`readyTimeoutSeconds`, per pod) and a stall detector (`stallTimeoutSeconds` with nothing changing), and
-running out raises `RestartNotHealthy` with what was observed; a cluster unhealthy before anything restarted is
-refused (`ChangeRefused`), nothing restarted.
+running out raises `WaitTimedOut` with what was observed; a cluster unhealthy before anything restarted is
+refused (`Refused`), nothing restarted.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from collections.abc import Callable, Mapping
 
 from components.membership.props import MembershipProps
 from components.rollout import gates
-from components.rollout.errors import ChangeRefused, RestartNotHealthy
 from components.rollout.gates import Health, RollStep, StepKind
 from components.tdengine import sql, wait
-from components.tdengine.errors import ClusterError
+from components.tdengine.errors import ClusterError, Refused
 from components.tdengine.kube_types import WorkloadOps
 from components.tdengine.rows import Vgroup, parse_alive, parse_vgroups, parse_vnodes
 from components.tdengine.session import Session, read_state
@@ -94,7 +93,6 @@ def wait_for_pods(kube: WorkloadOps, p: MembershipProps, progress: Progress = st
         deadline=Deadline.after(p.ready_timeout, "readyTimeoutSeconds"),
         poll=p.poll_interval,
         progress=progress,
-        error=RestartNotHealthy,
     )
 
 
@@ -124,7 +122,6 @@ def wait_for_a_ready_pod(kube: WorkloadOps, p: MembershipProps, progress: Progre
         deadline=Deadline.after(p.ready_timeout, "readyTimeoutSeconds"),
         poll=p.poll_interval,
         progress=progress,
-        error=RestartNotHealthy,
     )
 
 
@@ -150,7 +147,7 @@ def roll(
                 progress(f"rolling restart done: {', '.join(restarted)} restarted, one at a time ({why})")
             return restarted
         if step.kind is StepKind.REFUSE:
-            raise ChangeRefused(
+            raise Refused(
                 f"the cluster is not healthy before the restart: {'; '.join(step.problems)}",
                 "bring the cluster back to health first (kubectl -n "
                 f"{naming.namespace} get pods; show dnodes; show mnodes; show transactions), then re-run `pulumi up`. "
@@ -210,7 +207,6 @@ def _until_step(
         stall=Stall(p.stall_timeout, "stallTimeoutSeconds", "nothing changed in the cluster's health"),
         reconnect=s.reconnect,
         progress=progress,
-        error=RestartNotHealthy,
     )
 
 

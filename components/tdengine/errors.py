@@ -1,8 +1,12 @@
 """The error types of everything that talks to a TDengine cluster.
 
-`ClusterError` is the base of every error raised on purpose. `WaitTimedOut` means a wait ran out (its deadline,
-or no progress for its stall timeout): the cluster may still be converging, and a re-run resumes the wait. It
-carries what the wait last observed.
+`ClusterError` is the base of every error raised on purpose. Two of them say what a run of `pulumi up` ended
+with, the same for every step of the runbook (kopf's permanent and temporary errors):
+- `Refused`, permanent: refused before anything changed; re-running will not help until the operator acts on
+  the fix it names.
+- `WaitTimedOut`: a wait ran out (its deadline, or no progress for its stall timeout) and says what it last
+  observed; the cluster may still be converging (a drop goes on in TDengine, a pod comes back), and a re-run
+  resumes the wait from what the cluster shows.
 """
 
 from __future__ import annotations
@@ -10,6 +14,16 @@ from __future__ import annotations
 
 class ClusterError(Exception):
     """Base class of every error raised on purpose while reading or changing a cluster."""
+
+
+class Refused(ClusterError):
+    """A change refused before it began: nothing was changed (`outcome` says so, or what was), and `fix` is what
+    the operator can do. `what` names the change: a scale-down, a rolling restart, a volume expansion."""
+
+    def __init__(self, reason: str, fix: str, what: str = "change", outcome: str = "Nothing was changed") -> None:
+        self.reason = reason
+        self.fix = fix
+        super().__init__(f"{what} refused: {reason}. {outcome}. Fix: {fix}")
 
 
 class TDengineError(ClusterError):

@@ -9,7 +9,7 @@ ran out. An unreachable taosAdapter (`AdminUnreachable`) is ridden out until the
 (a new port-forward) between tries, when the wait is given `reconnect`. A probe's read that TDengine answers with a
 transient code (`sql.TRANSIENT`: vnodes moving, a vgroup electing) is read again a poll interval later, counting as
 no progress for the stall detector; any other TDengine error is permanent and ends the wait at once, like kopf's
-temporary and permanent errors. Running out raises `WaitTimedOut` (or the subclass the caller names), with the
+temporary and permanent errors. Running out raises `WaitTimedOut`, its `what` the wait's name, with the
 last observation as `observed` and the cause kept.
 """
 
@@ -103,13 +103,13 @@ def until(
     reconnect: Callable[[], None] | None = None,
     progress: Progress = stderr_progress,
     heartbeat: float | None = None,
-    error: type[WaitTimedOut] = WaitTimedOut,
     start: float | None = None,
     clock: Clock = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Run `probe` until it returns a result; raises `error` when the deadline passes or the wait stalls."""
-    return _loop(what, probe, deadline, poll, stall, reconnect, progress, heartbeat, error, start, clock, sleep)
+    """Run `probe` until it returns a result; raises `WaitTimedOut` (its `what` this wait's) when the deadline
+    passes or the wait stalls."""
+    return _loop(what, probe, deadline, poll, stall, reconnect, progress, heartbeat, WaitTimedOut, start, clock, sleep)
 
 
 def settle(

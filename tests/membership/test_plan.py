@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.membership import plan
-from components.membership.errors import ScaleDownRefused
+from components.tdengine.errors import Refused
 from components.tdengine.kube_types import PodInfo, PvcInfo
 from components.tdengine.naming import Naming
 from components.tdengine.rows import ClusterState, Database, Dnode, Mnode, Transaction
@@ -110,7 +110,7 @@ REFUSALS = [
 @pytest.mark.parametrize(("name", "s", "old", "new", "options", "message"), REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_preflight_refusals_name_reason_and_fix(name, s, old, new, options, message):
     departing = plan.departing_pods(s, NAMING, old, new)
-    with pytest.raises(ScaleDownRefused) as err:
+    with pytest.raises(Refused) as err:
         plan.preflight_scale_down(s, NAMING, departing, new, acks(**options))
     assert message in str(err.value)
     assert "Fix: " in str(err.value) and "Nothing was changed" in str(err.value)
@@ -156,10 +156,10 @@ def test_next_step_state_table(status, role, others, force, expected):
 
 def test_next_step_refuses_offline_without_force_and_the_leader():
     offline = state([(0, 1, 2, "ready"), (1, 2, 2, "ready"), (2, 3, 2, "ready"), (3, 7, 1, "offline")], MNODES3)
-    with pytest.raises(ScaleDownRefused, match="forceDropOffline"):
+    with pytest.raises(Refused, match="forceDropOffline"):
         plan.next_step(offline, NAMING, "tdengine-3", pods(3), acks())
     leader = state(HEALTHY5[:4], [(3, "leader"), (0, "follower"), (1, "follower")])
-    with pytest.raises(ScaleDownRefused, match="delete pod tdengine-3"):
+    with pytest.raises(Refused, match="delete pod tdengine-3"):
         plan.next_step(leader, NAMING, "tdengine-3", pods(3), acks())
 
 

@@ -12,7 +12,7 @@ After every step:
 - always: no data-safety violation recorded by the simulator (pod removed while its dnode held vnodes,
   PVC deleted while its dnode was in the cluster, last replica lost), every vgroup of every database has
   all its replicas on dnodes of the cluster and keeps its tables, and no dnode is left without its pod;
-- a refusal (ScaleDownRefused) names a reason and a fix, and nothing changed: no mutating statement, the
+- a refusal (Refused) names a reason and a fix, and nothing changed: no mutating statement, the
   StatefulSet not scaled, no PVC deleted, the same dnodes;
 - from a healthy cluster with no fault armed: the outcome is a refusal if and only if the model predicts
   one (fewer than 3 dnodes without the acknowledgement, a database replica above the target, departing
@@ -43,9 +43,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-from components.membership.errors import MemberNotDrained, ScaleDownRefused
 from components.tdengine.errors import ClusterError as MembershipError  # the machine's source seeds derandomize
+from components.tdengine.errors import Refused
 from tests.engine import Engine, props
+from tests.harness import drain_timed_out
 from tests.sim import SimCluster, SqlError, ops
 
 EXAMPLES = int(os.environ.get("TDENGINE_PROPERTY_EXAMPLES", "15"))
@@ -242,7 +243,7 @@ class MembershipMachine(RuleBasedStateMachine):
             outcome = self._up_crashing_mid_drain(n, pod, {**overrides, "readyTimeoutSeconds": 1.0})
         self.sim.faults.clear()
         if outcome == "failed" and how in ("stall", "deadline") and not expected:
-            assert isinstance(self._last_error, MemberNotDrained), self._last_error
+            assert drain_timed_out(self._last_error), self._last_error
             assert "re-run `pulumi up`" in str(self._last_error) and self.sim.kube.replicas == current
         self._retry_after(outcome, n, allow, expected)
 
@@ -315,7 +316,7 @@ class MembershipMachine(RuleBasedStateMachine):
         allow = bool(overrides.get("allowFewerThanThreeDnodes", False))
         try:
             outs = self.engine.up(n, **overrides)
-        except ScaleDownRefused as err:
+        except Refused as err:
             self._check_refusal(err, before)
             return "refused"
         except (MembershipError, TimeoutError) as err:
@@ -344,7 +345,7 @@ class MembershipMachine(RuleBasedStateMachine):
                 ).outs
             if how == "after_statefulset":
                 self.engine.scale_statefulset(n)
-        except ScaleDownRefused as err:
+        except Refused as err:
             self._check_refusal(err, before)
             return "refused"
         except (MembershipError, TimeoutError) as err:
@@ -472,7 +473,7 @@ class MembershipMachine(RuleBasedStateMachine):
             sorted(d["id"] for d in self.sim.dnodes()),
         )
 
-    def _check_refusal(self, err: ScaleDownRefused, before: Before) -> None:
+    def _check_refusal(self, err: Refused, before: Before) -> None:
         self.stats.refusals += 1
         self._last_refusal = str(err)
         assert err.reason and err.fix and "Fix: " in str(err), str(err)
@@ -634,20 +635,20 @@ def test_fewer_than_three_dnodes_need_the_acknowledgement_in_every_direction(fre
     """Found by the property: a new cluster of 2, or 1 -> 2, converged to < 3 mnodes unacknowledged
     (only a scale-down checked allowFewerThanThreeDnodes)."""
     engine = Engine(fresh_sim)
-    with pytest.raises(ScaleDownRefused, match="allowFewerThanThreeDnodes") as err:
+    with pytest.raises(Refused, match="allowFewerThanThreeDnodes") as err:
         engine.up(2)
     assert str(err.value).startswith("create refused:") and "Nothing was changed" in str(err.value)
     assert fresh_sim.kube.replicas == 0 and fresh_sim.mutations() == []
 
     engine.up(1, allowFewerThanThreeDnodes=True)
-    with pytest.raises(ScaleDownRefused, match="allowFewerThanThreeDnodes") as err:
+    with pytest.raises(Refused, match="allowFewerThanThreeDnodes") as err:
         engine.up(2)
     assert str(err.value).startswith("scale-up refused:")
     assert fresh_sim.kube.replicas == 1 and fresh_sim.mutations() == []
 
     topology = engine.up(2, allowFewerThanThreeDnodes=True)["topology"]
     assert len(topology["dnodes"]) == 2 and len(topology["mnodes"]) == 2
-    with pytest.raises(ScaleDownRefused, match="allowFewerThanThreeDnodes"):
+    with pytest.raises(Refused, match="allowFewerThanThreeDnodes"):
         engine.up(2)  # the acknowledgement withdrawn: refused, the cluster left as it is
     assert len(fresh_sim.dnodes()) == 2
 
@@ -666,7 +667,7 @@ def test_scale_down_is_refused_when_a_vgroup_has_no_dnode_with_room(fresh_sim):
     pods = {d["id"]: d["endpoint"].split(".")[0] for d in sim.dnodes()}
     assert all("tdengine-3" in [pods[m] for m in vg["members"]] for vg in sim.vgroups() if vg["db"] == "r3")
     before = len(sim.mutations())
-    with pytest.raises(ScaleDownRefused, match="room") as err:
+    with pytest.raises(Refused, match="room") as err:
         engine.up(3)
     text = str(err.value)
     assert "of database 'r3' (replica 3) has nowhere to go" in text
@@ -685,7 +686,7 @@ def test_an_offline_mnode_is_not_left_to_be_force_dropped_with_two_mnodes(fresh_
     sim.kube.crash_pod(1)
     sim.wait_until(lambda s: s.dnode(sim.endpoint(1))["status"] == "offline")
     before = len(sim.mutations())
-    with pytest.raises(ScaleDownRefused, match="tdengine-1 is offline and hosts an mnode") as err:
+    with pytest.raises(Refused, match="tdengine-1 is offline and hosts an mnode") as err:
         engine.up(1, allowFewerThanThreeDnodes=True, forceDropOffline=True)
     assert "Fix: bring tdengine-1 back online" in str(err.value)
     assert sim.mutations()[before:] == [] and sim.kube.replicas == 3

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components.rollout.errors import ChangeRefused, RestartNotHealthy
-from components.tdengine.errors import WaitTimedOut
+from components.tdengine.errors import Refused, WaitTimedOut
 from tests.membership.test_fault_matrix import Row, table
 from tests.rollout.engine import DayTwoEngine
 from tests.rollout.monitor import DownWatch
@@ -31,7 +30,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "pod_never_comes_back",
         "a restarted pod never comes back (the new image crashes: CrashLoopBackOff)",
-        "`RestartNotHealthy` after `stallTimeoutSeconds`: {} … {} … {}",
+        "the restart's `WaitTimedOut` after `stallTimeoutSeconds`: {} … {} … {}",
         (
             "stalled: nothing changed in the cluster's health",
             "pod tdengine-2 is not Ready (Running, CrashLoopBackOff)",
@@ -43,7 +42,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "unhealthy_before_roll",
         "the cluster is unhealthy before the roll (a dnode offline: its pod crashed)",
-        "`ChangeRefused` at once: {} … {} … {}",
+        "`Refused` at once: {} … {} … {}",
         (
             "restart refused: the cluster is not healthy before the restart",
             "dnode 3 of tdengine-1 is offline",
@@ -70,7 +69,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "class_stopped_expanding",
         "the StorageClass no longer allows expansion (changed since the last `up`, so preview could not know)",
-        "`ChangeRefused`: {} … {}",
+        "`Refused`: {} … {}",
         ("volume expansion refused: StorageClass 'standard' does not allow volume expansion", "Nothing was changed"),
         "No PVC patched, the StatefulSet object not deleted, no pod restarted.",
     ),
@@ -143,7 +142,7 @@ def converged(engine: DayTwoEngine) -> None:
 def test_pod_never_comes_back(sim):
     engine, before = running(sim)
     sim.kube.broken_revisions.add(f"tdengine-{engine.inputs(3, {}, image=BAD)['_template']['hash']}")
-    with DownWatch(sim) as watch, pytest.raises(RestartNotHealthy) as err:
+    with DownWatch(sim) as watch, pytest.raises(WaitTimedOut) as err:
         engine.up(3, image=BAD, overrides={"stallTimeoutSeconds": 0.5})
     shows("pod_never_comes_back", str(err.value))
     assert sim.kube.restarts == ["tdengine-2"] and watch.most == 1
@@ -158,7 +157,7 @@ def test_unhealthy_before_roll(sim):
     mutations = len(sim.mutations())
     sim.kube.crash_pod(1)
     sim.wait_until(lambda s: s.dnode(sim.endpoint(1))["status"] == "offline")
-    with pytest.raises(ChangeRefused) as err:
+    with pytest.raises(Refused) as err:
         engine.up(3, image=NEXT)
     shows("unhealthy_before_roll", str(err.value))
     assert sim.kube.restarts == [] and len(sim.mutations()) == mutations
@@ -212,7 +211,7 @@ def test_adapter_unreachable_mid_roll(sim, capsys):
 def test_class_stopped_expanding(sim):
     engine, before = running(sim)
     sim.kube.expandable = False
-    with pytest.raises(ChangeRefused) as err:
+    with pytest.raises(Refused) as err:
         engine.up(3, storage_size="10Gi")
     shows("class_stopped_expanding", str(err.value))
     assert sim.kube.sts_exists and sim.kube.restarts == []

@@ -32,9 +32,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-from components.membership.errors import ScaleDownRefused
-from components.rollout.errors import ChangeRefused
-from components.tdengine.errors import ClusterError
+from components.tdengine.errors import ClusterError, Refused
 from tests.rollout.engine import CheckRefused, DayTwoEngine
 from tests.rollout.monitor import DownWatch
 from tests.sim import SimCluster, SqlError, ops
@@ -182,7 +180,7 @@ class DayTwoMachine(RuleBasedStateMachine):
         try:
             with watch:
                 self.engine.up(n, overrides, **changes)
-        except (CheckRefused, ChangeRefused, ScaleDownRefused) as err:
+        except (CheckRefused, Refused) as err:
             self._last_error = err
             self._check_refusal(err, before, restarts)
             return "refused"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.rollout.errors import ChangeRefused, RestartNotHealthy
+from components.tdengine.errors import Refused, WaitTimedOut
 from tests.rollout.engine import CheckRefused, DayTwoEngine
 from tests.rollout.monitor import DownWatch
 from tests.sim import SimCluster
@@ -143,7 +143,7 @@ def test_a_class_that_cannot_expand_is_refused_in_preview_from_what_the_last_up_
     sim.kube.expandable = False
     engine = running(sim)
     assert engine.outputs("change")["storageClassExpands"] is False
-    with pytest.raises(ChangeRefused, match="did not allow volume expansion") as err:
+    with pytest.raises(Refused, match="did not allow volume expansion") as err:
         engine.preview(3, storage_size="10Gi")
     assert "Nothing was changed" in str(err.value)
 
@@ -151,7 +151,7 @@ def test_a_class_that_cannot_expand_is_refused_in_preview_from_what_the_last_up_
 def test_a_class_that_stopped_expanding_is_refused_before_anything_changes(sim):
     engine = running(sim)
     sim.kube.expandable = False  # changed since the last up: preview cannot know, the update reads it again
-    with pytest.raises(ChangeRefused, match="does not allow volume expansion"):
+    with pytest.raises(Refused, match="does not allow volume expansion"):
         engine.up(3, storage_size="10Gi")
     assert sim.kube.sts_exists and sim.kube.restarts == []
     assert {p.requested for p in sim.kube.list_pvc_states("tdengine-test", "tdengine", ["taosdata"])} == {"5Gi"}
@@ -182,7 +182,7 @@ def test_an_unhealthy_cluster_is_refused_before_anything_restarts(sim):
     engine = running(sim)
     sim.kube.crash_pod(1)
     sim.wait_until(lambda s: s.dnode(sim.endpoint(1))["status"] == "offline")
-    with pytest.raises(ChangeRefused) as err:
+    with pytest.raises(Refused) as err:
         engine.up(3, image=NEXT, overrides={"readyTimeoutSeconds": 2.0})
     assert "dnode 3 of tdengine-1 is offline" in str(err.value) and "No pod was restarted" in str(err.value)
     assert sim.kube.restarts == []
@@ -199,7 +199,7 @@ def test_a_pod_that_never_comes_back_stops_the_roll_and_a_revert_brings_it_back(
     sim.kube.restarts.clear()
     bad = "tdengine/tdengine:3.3.7.7"
     sim.kube.broken_revisions.add(f"tdengine-{engine.inputs(3, {}, image=bad)['_template']['hash']}")
-    with DownWatch(sim) as watch, pytest.raises(RestartNotHealthy) as err:
+    with DownWatch(sim) as watch, pytest.raises(WaitTimedOut) as err:
         engine.up(3, image=bad, overrides={"stallTimeoutSeconds": 0.5, "readyTimeoutSeconds": 5.0})
     assert sim.kube.restarts == ["tdengine-2"] and watch.most == 1
     assert "pod tdengine-2 is not Ready (Running, CrashLoopBackOff)" in str(err.value)
@@ -234,7 +234,7 @@ def test_setting_back_a_roll_that_stopped_half_way_restarts_what_it_left_down_fi
     engine = running(sim)
     old_revision = sim.kube.update_revision
     sim.kube.crash_once.add(1)
-    with pytest.raises(RestartNotHealthy):
+    with pytest.raises(WaitTimedOut):
         engine.up(3, image=NEXT, overrides={"stallTimeoutSeconds": 0.5, "readyTimeoutSeconds": 5.0})
     assert sim.kube.restarts == ["tdengine-2", "tdengine-1"]
     with DownWatch(sim, excused={1}) as watch:

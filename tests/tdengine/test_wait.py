@@ -161,12 +161,12 @@ def test_without_reconnect_an_unreachable_adapter_is_not_a_wait():
         run(lambda _t: (_ for _ in ()).throw(AdminUnreachable("down")), Clock())
 
 
-def test_the_error_type_is_the_callers():
-    class NotDrained(WaitTimedOut):
-        pass
-
-    with pytest.raises(NotDrained):
-        run(lambda _t: Pending("dropping"), Clock(), seconds=1.0, error=NotDrained)
+def test_running_out_names_the_wait():
+    """Every wait ends in the one `WaitTimedOut`; which wait ran out is its `what` (the tests' `run` calls it
+    "the wait"; a drain's is `drain of <pod>`)."""
+    with pytest.raises(WaitTimedOut, match=r"^the wait") as err:
+        run(lambda _t: Pending("dropping"), Clock(), seconds=1.0)
+    assert err.value.what == "the wait" and err.value.observed == "dropping"
 
 
 def test_settle_returns_the_last_value_at_the_deadline_and_beats_the_heartbeat():
