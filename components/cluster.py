@@ -13,13 +13,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components import manifests
+from components import manifests, resource_inputs
 from components.args import ClusterArgs
-from components.membership.props import MembershipProps
 from components.membership.provider import ClusterMembership, DnodeDecommission
 from components.rollout.provider import ClusterChange
 from components.rollout.restart_provider import RollingRestart
-from components.rollout.shape import change_inputs, rollout_inputs
 
 TYPE_TOKEN = "tdengine:index:Cluster"
 CHANGE_ANNOTATION = "tdengine.io/cluster-change"
@@ -81,7 +79,7 @@ class TDengineCluster(pulumi.ComponentResource):
         generation = self.statefulset.metadata.apply(_generation)  # type: ignore[attr-defined]
         self.rollout = RollingRestart(
             f"{name}-rollout",
-            rollout_inputs(args, self._membership_props(password), generation),
+            resource_inputs.rollout_inputs(args, self._membership_props(password), generation),
             _after(in_namespace, self.statefulset),
         )
         self.membership = ClusterMembership(
@@ -146,22 +144,7 @@ class TDengineCluster(pulumi.ComponentResource):
         """Inputs of both membership resources (`props.MembershipProps`, the one contract): the desired member
         pods, names, connection and safety settings; the two secrets as secret Outputs."""
         a = self.args
-        props = MembershipProps(
-            members=tuple(a.members),
-            naming=a.naming,
-            rest_port=a.rest_port,
-            templates=tuple(manifests.volume_templates(a)),
-            admin_url=a.admin_url,
-            kube_context=a.kube_context,
-            force_drop_offline=a.force_drop_offline,
-            allow_fewer_than_three=a.allow_fewer_than_three,
-            drain_timeout=a.drain_timeout,
-            stall_timeout=a.stall_timeout,
-            ready_timeout=a.ready_timeout,
-            vnode_copy_mbps=a.vnode_copy_mbps,
-            delete_data_on_destroy=a.delete_data_on_destroy,
-            namespace_created=a.create_namespace,
-        )
+        props = resource_inputs.membership_props(a)
         kubeconfig = pulumi.Output.secret(a.kubeconfig) if a.kubeconfig else None
         return props.to_inputs(root_password=password, kubeconfig=kubeconfig)
 
@@ -179,7 +162,7 @@ class TDengineCluster(pulumi.ComponentResource):
         """Inputs of ClusterChange: the cluster's shape (what a change of it does), the members and Kubernetes
         access (it sends no SQL: no password)."""
         a = self.args
-        props = change_inputs(a)
+        props = resource_inputs.change_inputs(a)
         if a.kubeconfig:
             props["kubeconfig"] = pulumi.Output.secret(a.kubeconfig)
         return props

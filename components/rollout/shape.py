@@ -1,22 +1,17 @@
 """`ClusterShape`: what of a cluster's settings decides what a change does to the running pods and volumes, as
 the inputs of the `ClusterChange` resource. Pure: no Pulumi, no I/O.
 
-`shape_of(args)` takes it from the same manifests `pulumi up` applies (the pod template's hash, the
-volumeClaimTemplates, the StatefulSet's immutable fields), so the classification can never judge another
-StatefulSet than the one Kubernetes gets. Over gRPC every number is a float: `from_inputs` casts.
+The program makes it (`components/resource_inputs.py`, `shape_of`) from the same manifests `pulumi up` applies,
+so the classification can never judge another StatefulSet than the one Kubernetes gets; the providers read it
+back here. Over gRPC every number is a float: `from_inputs` casts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from components import manifests
-from components.args import SETTINGS, ClusterArgs
 
 CLUSTER_WIDE = {
     "TAOS_TIMEZONE": "timezone",
@@ -144,77 +139,6 @@ class ClusterShape:
             allow_full_restart=bool(inputs.get("allowFullRestart")),
             template_settings={str(k): str(v) for k, v in (inputs.get("templateSettings") or {}).items()},
         )
-
-
-def template_hash(args: ClusterArgs) -> str:
-    """The pod template's hash: what the StatefulSet controller revisions, so a change of it restarts pods."""
-    template = manifests.statefulset(args)["spec"]["template"]
-    return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def template_settings(args: ClusterArgs) -> dict[str, str]:
-    """The settings the pod template is made of, `key: value`, a map's entries as `key entry: value`
-    (`taosSettings TAOS_NUM_OF_RPC_THREADS: 4`): what `classify.template_changes` names when the hash changes."""
-    fields = {s.key: s.field for s in SETTINGS}
-    found = {key: str(getattr(args, fields[key])) for key in TEMPLATE_KEYS}
-    for key in MAPPED_KEYS:
-        found.update({f"{key} {k}": str(v) for k, v in getattr(args, fields[key]).items()})
-    return found
-
-
-def shape_of(args: ClusterArgs) -> ClusterShape:
-    spec = manifests.statefulset(args)["spec"]
-    volumes = tuple(
-        Volume(
-            str(c["metadata"]["name"]),
-            str(c["spec"]["resources"]["requests"]["storage"]),
-            str(c["spec"].get("storageClassName", "")),
-        )
-        for c in spec["volumeClaimTemplates"]
-    )
-    return ClusterShape(
-        image=args.image,
-        template_hash=template_hash(args),
-        volumes=volumes,
-        pod_management_policy=args.pod_management_policy,
-        timezone=args.timezone,
-        cluster_settings={k: v for k, v in sorted(args.taos_settings.items()) if k in CLUSTER_WIDE},
-        namespace=args.namespace,
-        statefulset=args.cluster_name,
-        service=args.service_name,
-        cluster_domain=args.cluster_domain,
-        server_port=args.server_port,
-        rest_port=args.rest_port,
-        replicas=args.replicas,
-        create_namespace=args.create_namespace,
-        delete_data_on_destroy=args.delete_data_on_destroy,
-        allow_full_restart=args.allow_full_restart,
-        template_settings=template_settings(args),
-    )
-
-
-def change_inputs(args: ClusterArgs) -> dict[str, Any]:
-    """ClusterChange's inputs but the kubeconfig (the component adds it as a secret): the shape, the members,
-    the Kubernetes context and the deadline of its waits. No password: it sends no SQL."""
-    return {
-        **shape_of(args).to_inputs(),
-        "members": list(args.members),
-        "readyTimeoutSeconds": args.ready_timeout,
-        "kubeContext": args.kube_context,
-    }
-
-
-def rollout_inputs(args: ClusterArgs, membership_inputs: Mapping[str, Any], generation: Any) -> dict[str, Any]:
-    """RollingRestart's inputs: the membership resources' (connection, password, timeouts) and what makes it run:
-    the pod template, the image (for TDengine's upgrade rules), the acknowledgement, the StatefulSet's generation."""
-    return {
-        **membership_inputs,
-        "templateHash": template_hash(args),
-        "image": args.image,
-        "allowFullRestart": args.allow_full_restart,
-        "generation": generation,
-        "templateSettings": template_settings(args),
-    }
 
 
 _QUANTITY = re.compile(r"^([0-9.]+(?:[eE][-+]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")

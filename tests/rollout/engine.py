@@ -16,10 +16,10 @@ from typing import Any
 
 from components.args import ClusterArgs
 from components.membership import provider as membership
+from components.resource_inputs import change_inputs, rollout_inputs, template_hash
 from components.rollout import glue
 from components.rollout.provider import ClusterChangeProvider
 from components.rollout.restart_provider import RollingRestartProvider
-from components.rollout.shape import change_inputs, rollout_inputs, template_hash
 from tests.engine import FAST, _as_grpc, props
 from tests.sim import SimCluster
 

@@ -8,10 +8,11 @@ import dataclasses
 import pytest
 
 from components.args import ClusterArgs
+from components.resource_inputs import shape_of
 from components.rollout import versions
 from components.rollout.classify import classify, same_offset
 from components.rollout.gates import Health, StepKind, caught_up, next_step, problems, restart_order
-from components.rollout.shape import ClusterShape, quantity_bytes, shape_of
+from components.rollout.shape import ClusterShape, quantity_bytes
 from components.settings import Kind
 from components.tdengine.kube_types import PodInfo, StatefulSetInfo
 from components.tdengine.naming import Naming

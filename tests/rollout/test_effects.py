@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from components.args import ALL_SETTINGS, ClusterArgs
+from components.resource_inputs import shape_of
 from components.rollout.classify import classify
-from components.rollout.shape import shape_of
 from components.setting_docs import changes_table
 from components.settings import Kind
 from tests.harness import ROOT

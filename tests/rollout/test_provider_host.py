@@ -14,9 +14,9 @@ import pytest
 from pulumi.runtime.proto import provider_pb2 as pb
 
 from components.args import ClusterArgs
+from components.resource_inputs import change_inputs
 from components.rollout.provider import ClusterChangeProvider
 from components.rollout.restart_provider import RollingRestartProvider
-from components.rollout.shape import change_inputs
 from tests.host import UNKNOWN, ProviderHost, from_struct, provider_blob
 
 CHANGE, ROLLOUT = "ClusterChange", "RollingRestart"
