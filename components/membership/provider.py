@@ -26,6 +26,7 @@ import pulumi
 from pulumi import dynamic
 
 from components.membership import host, host_values, retained
+from components.membership.base import ProviderBase
 from components.membership.plan import preflight_size
 from components.membership.props import IDENTITY_INPUTS, SECRET_INPUTS, MembershipProps
 from components.tdengine.errors import ClusterError
@@ -74,11 +75,10 @@ def _diff(olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
     return dynamic.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces))
 
 
-class _MembershipProvider(dynamic.ResourceProvider):
+class _MembershipProvider(ProviderBase):
     """Shared by both providers: pure check/diff, `read` (refresh: the live members), and nothing secret
     captured in `__provider`."""
 
-    serialize_as_secret_always = False
     _live_topology = False
     """Whether `read` also refreshes the `topology` output (ClusterMembership's)."""
 
@@ -87,10 +87,6 @@ class _MembershipProvider(dynamic.ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         return _diff(olds, news)
-
-    def configure(self, req: dynamic.ConfigureRequest) -> None:
-        """Keep the stack's kubeconfig: `read` and `delete` get only outputs, which never carry it."""
-        self._stack_kubeconfig = req.config.get("kubeconfig") or ""
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """`pulumi refresh` (I/O, unlike check and diff; `props` are the old outputs): the members as the cluster
@@ -106,18 +102,15 @@ class _MembershipProvider(dynamic.ResourceProvider):
         return dynamic.ReadResult(id_, outs, inputs)
 
     def _with_stack_kubeconfig(self, p: MembershipProps, props: dict[str, Any], action: str) -> MembershipProps:
-        """The outputs never hold the kubeconfig: take the stack's again (from `configure`). Never an ambient
-        kubeconfig for a cluster deployed with the stack's: it may name another cluster."""
-        if p.kubeconfig:
-            return p
-        stack_kubeconfig = getattr(self, "_stack_kubeconfig", "")
-        if props.get("kubeconfigSet") and not stack_kubeconfig:
+        """The outputs never hold the kubeconfig: take the stack's again (`ProviderBase.kubeconfig_for`)."""
+        kubeconfig = self.kubeconfig_for(props)
+        if kubeconfig is None:
             what, fix = _missing_kubeconfig(p, action)
             raise ClusterError(
                 f"{action}: this cluster was deployed with the stack's kubeconfig, which is not available now, so "
                 f"{what} (the ambient kubeconfig may name another cluster). Fix: {fix}"
             )
-        return p.with_kubeconfig(stack_kubeconfig)
+        return p if p.kubeconfig else p.with_kubeconfig(kubeconfig)
 
 
 class DnodeDecommissionProvider(_MembershipProvider):

@@ -25,6 +25,7 @@ from pulumi import dynamic
 
 from components.args import default
 from components.membership import host, host_values
+from components.membership.base import ProviderBase
 from components.membership.props import MembershipProps
 from components.rollout import glue
 from components.rollout.classify import Plan, classify
@@ -45,10 +46,8 @@ def plan_of(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Plan | None:
     return classify(ClusterShape.from_inputs(olds), ClusterShape.from_inputs(news))
 
 
-class ClusterChangeProvider(dynamic.ResourceProvider):
+class ClusterChangeProvider(ProviderBase):
     """Classifies and refuses in `check`; expands volumes and recreates the StatefulSet object in `update`."""
-
-    serialize_as_secret_always = False
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         plan = plan_of(olds, news)
@@ -100,16 +99,12 @@ class ClusterChangeProvider(dynamic.ResourceProvider):
         applied = int(olds.get("applied") or 0) + 1
         return dynamic.UpdateResult(host_values.public(news, storageClassExpands=self._expands(news), applied=applied))
 
-    def configure(self, req: dynamic.ConfigureRequest) -> None:
-        """Keep the stack's kubeconfig: `delete` gets only outputs, which never carry it."""
-        self._stack_kubeconfig = req.config.get("kubeconfig") or ""
-
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Destroy: the StatefulSet is deleted with orphan propagation (`pulumi.com/deletionPropagationPolicy`, so a
         replacement never stops its pods), which leaves its pods running; they go here, once it is gone."""
-        kubeconfig = str(props.get("kubeconfig") or "") or getattr(self, "_stack_kubeconfig", "")
+        kubeconfig = self.kubeconfig_for(props)
         naming = glue.naming_of(props)
-        if props.get("kubeconfigSet") and not kubeconfig:
+        if kubeconfig is None:
             raise ClusterError(
                 "destroy: this cluster was deployed with the stack's kubeconfig, which is not available now, so its "
                 "pods were not deleted (the ambient kubeconfig may name another cluster). Fix: run destroy with the "
@@ -124,9 +119,9 @@ class ClusterChangeProvider(dynamic.ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """`pulumi refresh`: whether the StorageClass can expand, read again (the rest is what the last `up` did)."""
-        kubeconfig = str(props.get("kubeconfig") or "") or getattr(self, "_stack_kubeconfig", "")
+        kubeconfig = self.kubeconfig_for(props)
         outs = dict(props)
-        if kubeconfig or not props.get("kubeconfigSet"):  # never an ambient kubeconfig for a cluster that named one
+        if kubeconfig is not None:  # never an ambient kubeconfig for a cluster that named one
             expands = self._expands({**props, "kubeconfig": kubeconfig})
             if expands is not None:
                 outs["storageClassExpands"] = expands

@@ -16,6 +16,7 @@ import pulumi
 from pulumi import dynamic
 
 from components.membership import host, host_values
+from components.membership.base import ProviderBase
 from components.membership.props import SECRET_INPUTS, MembershipProps
 from components.rollout import glue, versions
 from components.rollout.classify import image_change, why_the_template_changed
@@ -40,10 +41,8 @@ def restart_mode(old_image: str, new_image: str, allow_full: bool) -> bool:
     raise Refused(f"image {old_image} -> {new_image}: {verdict.rule}", verdict.fix, "restart", "No pod was restarted")
 
 
-class RollingRestartProvider(dynamic.ResourceProvider):
+class RollingRestartProvider(ProviderBase):
     """Waits for the StatefulSet's pods and restarts, one at a time behind the health gates, those it left behind."""
-
-    serialize_as_secret_always = False
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         failures = MembershipProps.check_inputs(news, host_values.unknown)
