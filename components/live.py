@@ -6,7 +6,6 @@ pod through the Kubernetes API), so `status` and `verify` see what `pulumi up` s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from components.args import ClusterArgs
@@ -25,13 +24,9 @@ def kube_for(args: ClusterArgs, kubeconfig: str | None) -> PodOps:
     return default_kube(kubeconfig or args.kubeconfig, args.kube_context)
 
 
-KUBE_FACTORY: Callable[[ClusterArgs, str | None], PodOps] = kube_for
-"""The seam where tests put a fake Kubernetes."""
-
-
 def read_topology(args: ClusterArgs, password: str, kubeconfig: str | None = None) -> dict[str, Any]:
     """The live dnodes and mnodes, in the shape of the ClusterMembership `topology` output."""
-    kube = None if args.admin_url else KUBE_FACTORY(args, kubeconfig)
+    kube = None if args.admin_url else kube_for(args, kubeconfig)
     with session(connection(args, password), kube, args.members) as s:
         state = read_state(s.admin)
     return topology(state, args.naming)

@@ -4,7 +4,7 @@
 it succeeded) the StatefulSet change, awaited like pulumi-kubernetes awaits it, then ClusterMembership
 create/update; `refresh()` does what `pulumi refresh` does: both resources' Read. Provider methods are called
 exactly as the dynamic host calls them (olds = old outputs, numbers as floats); the Kubernetes side is the
-simulator's FakeKube through the provider's KUBE_FACTORY seam.
+simulator's FakeKube through the providers' one KUBE_FACTORY seam (`membership/base.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.membership import provider
+from components.membership import base, provider
 from components.membership.props import MembershipProps, input_keys
 from components.tdengine.naming import Naming
 from tests.sim import SimCluster
@@ -57,7 +57,7 @@ class Engine:
     log: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        provider.KUBE_FACTORY = lambda _props: self.sim.kube
+        base.KUBE_FACTORY = lambda _config, _context: self.sim.kube
         self.decommission = provider.DnodeDecommissionProvider()
         self.membership = provider.ClusterMembershipProvider()
 

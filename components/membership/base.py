@@ -1,14 +1,32 @@
 """What every dynamic provider of this program is, written once: nothing secret captured in `__provider` (the
-state holds only a reference to the provider's class), and the stack's kubeconfig kept for `read` and `delete`,
-which get only outputs, never the kubeconfig.
+state holds only a reference to the provider's class), the stack's kubeconfig kept for `read` and `delete`,
+which get only outputs, never the kubeconfig, and the one seam where tests put a fake Kubernetes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi import dynamic
+
+from components.tdengine.kube_types import WorkloadOps
+
+
+def official_client(kubeconfig: str, context: str) -> WorkloadOps:
+    """The official Kubernetes client (imported only when a provider talks to the cluster)."""
+    from components.tdengine.session import default_workload
+
+    return default_workload(kubeconfig, context)
+
+
+KUBE_FACTORY: Callable[[str, str], WorkloadOps] = official_client
+"""The one seam, for every provider, where tests put a fake Kubernetes; production always uses the official client."""
+
+
+def kube(kubeconfig: str, context: str) -> WorkloadOps:
+    """Kubernetes, through the seam: a kubeconfig (path or content, '' = ambient) and its context ('' = current)."""
+    return KUBE_FACTORY(kubeconfig, context)
 
 
 class ProviderBase(dynamic.ResourceProvider):

@@ -19,13 +19,12 @@ provider that does not accept secrets, pulumi#13260) and the resources list it i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi import dynamic
 
-from components.membership import host, host_values, retained
+from components.membership import base, host, host_values, retained
 from components.membership.base import ProviderBase
 from components.membership.plan import preflight_size
 from components.membership.props import IDENTITY_INPUTS, SECRET_INPUTS, MembershipProps
@@ -50,14 +49,8 @@ COMPUTED = ("drained", "topology", "kubeconfigSet")
 host.install()  # in the provider host: a refusal is reported as its one line, not a traceback
 
 
-def kube_for(props: MembershipProps) -> PodOps:
-    from components.tdengine.session import default_kube
-
-    return default_kube(props.kubeconfig, props.kube_context)
-
-
-KUBE_FACTORY: Callable[[MembershipProps], PodOps] = kube_for
-"""The seam where tests put a fake Kubernetes; production always uses the official client."""
+def _kube(p: MembershipProps) -> PodOps:
+    return base.kube(p.kubeconfig, p.kube_context)
 
 
 def _check(news: dict[str, Any]) -> dynamic.CheckResult:
@@ -94,7 +87,7 @@ class _MembershipProvider(ProviderBase):
         from components.membership import refresh
 
         p = self._with_stack_kubeconfig(MembershipProps.from_inputs(props), props, "refresh")
-        members, live_topology = refresh.live(p, KUBE_FACTORY(p))
+        members, live_topology = refresh.live(p, _kube(p))
         outs = {**props, "members": members, **({"topology": live_topology} if self._live_topology else {})}
         inputs = {k: v for k, v in outs.items() if k not in (*COMPUTED, "__provider")}
         if p.kubeconfig:
@@ -132,7 +125,7 @@ class DnodeDecommissionProvider(_MembershipProvider):
         from components.membership import auth, heal, scale_in
         from components.tdengine.session import session
 
-        kube = KUBE_FACTORY(p)
+        kube = _kube(p)
         drained: list[str] = []
         with session(p.connection(), kube, members) as s:
             auth.ensure_root_password(
@@ -154,7 +147,7 @@ class DnodeDecommissionProvider(_MembershipProvider):
         are kept, with the root password the data needs (`retained.py`), and the last line says what is left.
         Either way only on the cluster the resource was created on: never through an ambient kubeconfig."""
         p = self._with_stack_kubeconfig(MembershipProps.from_inputs(props), props, "destroy")
-        kube = KUBE_FACTORY(p)
+        kube = _kube(p)
         pvcs = kube.list_pvcs(p.naming.namespace, p.naming.statefulset, list(p.templates))
         if not p.delete_data_on_destroy:
             if pvcs and p.root_password:  # no volume left, no data to open again
@@ -190,7 +183,7 @@ class ClusterMembershipProvider(_MembershipProvider):
         from components.membership import auth, converge, scale_in
         from components.tdengine.session import session
 
-        kube = KUBE_FACTORY(p)
+        kube = _kube(p)
         members, templates = list(p.members), list(p.templates)
 
         def kept_password() -> auth.Candidate | None:

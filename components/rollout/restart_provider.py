@@ -15,10 +15,10 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
-from components.membership import host, host_values
+from components.membership import base, host, host_values
 from components.membership.base import ProviderBase
 from components.membership.props import SECRET_INPUTS, MembershipProps
-from components.rollout import glue, versions
+from components.rollout import versions
 from components.rollout.classify import image_change, why_the_template_changed
 from components.tdengine.errors import Refused
 from components.tdengine.wait import Deadline
@@ -58,7 +58,7 @@ class RollingRestartProvider(ProviderBase):
         from components.rollout import roll
 
         p = MembershipProps.from_inputs(props)
-        kube = glue.KUBE_FACTORY(p.kubeconfig, p.kube_context)
+        kube = base.kube(p.kubeconfig, p.kube_context)
         if roll.needs_restart(kube, p):
             self._roll(p, props, None, "the pod template changed with this program's upgrade")
         else:
@@ -84,7 +84,7 @@ class RollingRestartProvider(ProviderBase):
         from components.rollout import roll
         from components.tdengine.session import session
 
-        kube = glue.KUBE_FACTORY(p.kubeconfig, p.kube_context)
+        kube = base.kube(p.kubeconfig, p.kube_context)
         roll.wait_for_a_ready_pod(kube, p)
         with session(p.connection(), kube, list(p.members)) as s:
             deadline = Deadline.after(p.ready_timeout, "readyTimeoutSeconds")

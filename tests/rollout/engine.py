@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.args import ClusterArgs
+from components.membership import base
 from components.membership import provider as membership
 from components.resource_inputs import change_inputs, rollout_inputs, template_hash
-from components.rollout import glue
 from components.rollout.provider import ClusterChangeProvider
 from components.rollout.restart_provider import RollingRestartProvider
 from tests.engine import FAST, _as_grpc, props
@@ -48,8 +48,7 @@ class DayTwoEngine:
     replicas: int = 0
 
     def __post_init__(self) -> None:
-        membership.KUBE_FACTORY = lambda _props: self.sim.kube
-        glue.KUBE_FACTORY = lambda _config, _context: self.sim.kube
+        base.KUBE_FACTORY = lambda _config, _context: self.sim.kube
         self.providers = {
             "change": ClusterChangeProvider(),
             "decommission": membership.DnodeDecommissionProvider(),
