@@ -29,6 +29,11 @@ def kube(kubeconfig: str, context: str) -> WorkloadOps:
     return KUBE_FACTORY(kubeconfig, context)
 
 
+def kube_of(props: Mapping[str, Any], kubeconfig: str = "") -> WorkloadOps:
+    """Kubernetes as a resource's inputs name it: their kubeconfig (else `kubeconfig`) and `kubeContext`."""
+    return kube(str(props.get("kubeconfig") or "") or kubeconfig, str(props.get("kubeContext") or ""))
+
+
 class ProviderBase(dynamic.ResourceProvider):
     """The base of the four providers."""
 

@@ -105,13 +105,7 @@ class MembershipProps:
         for f in _FIELDS:
             key = f.metadata["key"]
             if f.name == "naming":
-                values["naming"] = Naming(
-                    statefulset=str(inputs["statefulset"]),
-                    service=str(inputs["service"]),
-                    namespace=str(inputs["namespace"]),
-                    cluster_domain=str(inputs.get("clusterDomain") or default("clusterDomain")),
-                    server_port=int(inputs.get("serverPort") or default("serverPort")),
-                )
+                values["naming"] = naming_of(inputs)
             elif inputs.get(key):  # as `value or default` always has: a null, 0, '' or [] takes the default
                 values[f.name] = _PARSE[f.name](inputs[key])
         return cls(**values)
@@ -143,6 +137,18 @@ class MembershipProps:
 
     def with_kubeconfig(self, kubeconfig: str) -> MembershipProps:
         return dataclasses.replace(self, kubeconfig=kubeconfig)
+
+
+def naming_of(inputs: Mapping[str, Any]) -> Naming:
+    """The cluster's names from any provider's inputs or outputs (each of its fields is its own input); a state
+    written before clusterDomain or serverPort were inputs takes their settings' defaults."""
+    return Naming(
+        statefulset=str(inputs["statefulset"]),
+        service=str(inputs["service"]),
+        namespace=str(inputs["namespace"]),
+        cluster_domain=str(inputs.get("clusterDomain") or default("clusterDomain")),
+        server_port=int(inputs.get("serverPort") or default("serverPort")),
+    )
 
 
 def input_keys() -> set[str]:

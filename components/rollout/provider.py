@@ -1,5 +1,6 @@
 """ClusterChange: the dynamic provider of what a change of settings does to the running cluster, and its resource
-class (RollingRestart, after the StatefulSet, is `restart_provider.py`; what both share is `glue.py`).
+class (RollingRestart, after the StatefulSet, is `restart_provider.py`; what every provider shares is in
+`membership/base.py` and `membership/host_values.py`).
 
 Pulumi glue only. `check` and `diff` are pure (no network I/O: preview runs them in CI without a cluster) and
 tolerate unknowns; the work is in `expand.py` and `teardown.py`.
@@ -24,10 +25,9 @@ import pulumi
 from pulumi import dynamic
 
 from components.args import default
-from components.membership import host, host_values
+from components.membership import base, host, host_values
 from components.membership.base import ProviderBase
-from components.membership.props import MembershipProps
-from components.rollout import glue
+from components.membership.props import MembershipProps, naming_of
 from components.rollout.classify import Plan, classify
 from components.rollout.shape import SHAPE_KEYS, ClusterShape
 from components.settings import Kind
@@ -76,7 +76,7 @@ class ClusterChangeProvider(ProviderBase):
         return dynamic.DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        naming = glue.naming_of(props)
+        naming = naming_of(props)
         outs = host_values.public(props, storageClassExpands=self._expands(props), applied=1)
         return dynamic.CreateResult(f"{naming.namespace}/{naming.statefulset}", outs)
 
@@ -88,7 +88,7 @@ class ClusterChangeProvider(ProviderBase):
             first = plan.refusals[0]
             raise Refused(f"{first.key}: {first.reason}", first.fix)
         if plan is not None and plan.recreates:
-            kube, naming = glue.kube(news), glue.naming_of(news)
+            kube, naming = base.kube_of(news), naming_of(news)
             p = MembershipProps.from_inputs(news)
             deadline = Deadline.after(p.ready_timeout, "readyTimeoutSeconds")
             if plan.expand:
@@ -103,7 +103,7 @@ class ClusterChangeProvider(ProviderBase):
         """Destroy: the StatefulSet is deleted with orphan propagation (`pulumi.com/deletionPropagationPolicy`, so a
         replacement never stops its pods), which leaves its pods running; they go here, once it is gone."""
         kubeconfig = self.kubeconfig_for(props)
-        naming = glue.naming_of(props)
+        naming = naming_of(props)
         if kubeconfig is None:
             raise ClusterError(
                 "destroy: this cluster was deployed with the stack's kubeconfig, which is not available now, so its "
@@ -111,7 +111,7 @@ class ClusterChangeProvider(ProviderBase):
                 f"stack's kubeconfig setting in place, or: kubectl -n {naming.namespace} delete pod -l "
                 f"app.kubernetes.io/instance={naming.statefulset}"
             )
-        kube = glue.kube(props, kubeconfig)
+        kube = base.kube_of(props, kubeconfig)
         from components.rollout import teardown
 
         ready_timeout = float(props.get("readyTimeoutSeconds") or default("readyTimeoutSeconds"))
@@ -132,7 +132,7 @@ class ClusterChangeProvider(ProviderBase):
         shape = ClusterShape.from_inputs(props)
         storage_class = next((v.storage_class for v in shape.volumes), "")
         try:
-            return glue.kube(props).storage_class_expands(storage_class)
+            return base.kube_of(props).storage_class_expands(storage_class)
         except (ClusterError, OSError):
             return None
 

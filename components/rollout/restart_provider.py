@@ -3,7 +3,7 @@ resource class. Pulumi glue only: `check` and `diff` are pure; the work is `roll
 
 It waits for the pods (the StatefulSet has `pulumi.com/skipAwait`) and restarts those not on its update revision one
 at a time behind the health gates (`gates.py`). It runs whenever the StatefulSet's generation, the pod template, the
-image or the members change. What it shares with ClusterChange (`provider.py`) is `glue.py`.
+image or the members change. What every provider shares is in `membership/base.py` and `membership/host_values.py`.
 
 This module's path and class names are stored in the state (`__provider`): they must not move.
 """
