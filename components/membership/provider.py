@@ -29,7 +29,7 @@ from components.membership.base import ProviderBase
 from components.membership.plan import preflight_size
 from components.membership.props import IDENTITY_INPUTS, SECRET_INPUTS, MembershipProps
 from components.tdengine.errors import ClusterError
-from components.tdengine.kube_types import PodOps
+from components.tdengine.kube_types import WorkloadOps
 from components.tdengine.rows import topology
 from components.tdengine.wait import Deadline, stderr_progress
 
@@ -49,7 +49,7 @@ COMPUTED = ("drained", "topology", "kubeconfigSet")
 host.install()  # in the provider host: a refusal is reported as its one line, not a traceback
 
 
-def _kube(p: MembershipProps) -> PodOps:
+def _kube(p: MembershipProps) -> WorkloadOps:
     return base.kube(p.kubeconfig, p.kube_context)
 
 
@@ -145,9 +145,17 @@ class DnodeDecommissionProvider(_MembershipProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Destroy runs no drop. With deleteDataOnDestroy the PVCs are deleted; without it (the default) they
         are kept, with the root password the data needs (`retained.py`), and the last line says what is left.
-        Either way only on the cluster the resource was created on: never through an ambient kubeconfig."""
+        Either way only on the cluster the resource was created on: never through an ambient kubeconfig, and
+        only once the StatefulSet is gone or going (a destroy deletes it first): never under running pods."""
         p = self._with_stack_kubeconfig(MembershipProps.from_inputs(props), props, "destroy")
         kube = _kube(p)
+        statefulset = kube.read_statefulset(p.naming.namespace, p.naming.statefulset)
+        if statefulset is not None and not statefulset.deleting:
+            stderr_progress(
+                f"StatefulSet {p.naming.statefulset} still runs, so this is no destroy of the cluster (the resource "
+                "left the program, as an upgrade of it may do): every PVC and the root password stay as they are"
+            )
+            return
         pvcs = kube.list_pvcs(p.naming.namespace, p.naming.statefulset, list(p.templates))
         if not p.delete_data_on_destroy:
             if pvcs and p.root_password:  # no volume left, no data to open again

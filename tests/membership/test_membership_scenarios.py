@@ -446,6 +446,19 @@ def test_destroy_keeps_the_data_and_its_password_and_the_next_up_opens_it_again(
     assert [m.split(" '")[0] for m in sim.mutations()[mutations_before:]] == ["alter user root pass"]
 
 
+def test_a_delete_under_a_running_statefulset_deletes_no_volume_even_with_delete_data(sim, capfd):
+    """DnodeDecommission deleted while its StatefulSet still runs is no destroy of the cluster (the resource left
+    the program, as an upgrade of it may do): every PVC under the running pods stays, and no password is kept."""
+    sim.bootstrap(3)
+    engine = Engine(sim)
+    engine.up(3, deleteDataOnDestroy=True)
+    volumes = sim.kube.pvcs()
+    engine.decommission.delete("id", engine.decommission_outs)
+    assert sim.kube.pvcs() == volumes and len(volumes) == 3 and sim.kube.secrets == {}
+    assert "StatefulSet tdengine still runs, so this is no destroy" in capfd.readouterr().err
+    assert sorted(ids(sim)) == ["tdengine-0", "tdengine-1", "tdengine-2"]
+
+
 def test_destroy_with_delete_data_removes_the_volumes_and_keeps_no_password(sim):
     sim.bootstrap(3)
     engine = Engine(sim)

@@ -215,12 +215,15 @@ class FakeKube(WorkloadMixin):
         (deleteDataOnDestroy) is a data-safety violation."""
         with self._c.lock:
             self.destroyed = True
+            self.sts_exists = False
         self.scale(0)
 
     def scale(self, replicas: int) -> None:
         """What the StatefulSet controller does (Parallel policy): remove from the top, add missing."""
         with self._c.lock:
             if replicas > 0:
+                if self.destroyed:  # the StatefulSet created again by the next `up`
+                    self.sts_exists = True
                 self.destroyed = False
             self.replicas = replicas
             for o in sorted((o for o in self._pods if o >= replicas), reverse=True):
