@@ -462,10 +462,6 @@ SECRET_SETTINGS: tuple[Setting, ...] = tuple(s for s in ALL_SETTINGS if s.secret
 _BY_KEY = {s.key: s for s in ALL_SETTINGS}
 
 
-def setting(key: str) -> Setting:
-    return _BY_KEY[key]
-
-
 def default(key: str) -> Any:
     """The default of the setting `key`: the one copy, for those who read settings without a ClusterArgs (the
     providers' inputs contract, a state written before the setting existed)."""

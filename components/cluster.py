@@ -142,7 +142,8 @@ class TDengineCluster(pulumi.ComponentResource):
 
     def _membership_props(self, password: pulumi.Output[str]) -> dict[str, Any]:
         """Inputs of both membership resources (`props.MembershipProps`, the one contract): the desired member
-        pods, names, connection and safety settings; the two secrets as secret Outputs."""
+        pods, names, connection and safety settings; the two secrets as secret Outputs. A new dict for each
+        resource: `dynamic.Resource` writes its own `__provider` into the dict it is given."""
         a = self.args
         props = resource_inputs.membership_props(a)
         kubeconfig = pulumi.Output.secret(a.kubeconfig) if a.kubeconfig else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pulumi import automation as auto
 
-from components.args import SECRET_SETTINGS, SETTINGS, ClusterArgs
+from components.args import ALL_SETTINGS, SECRET_SETTINGS, SETTINGS, ClusterArgs
 
 
 def config_values(args: ClusterArgs) -> dict[str, auto.ConfigValue]:
@@ -29,7 +29,7 @@ def config_values(args: ClusterArgs) -> dict[str, auto.ConfigValue]:
 def stale_keys(current: list[str], desired: dict[str, auto.ConfigValue]) -> list[str]:
     """The project keys to remove before writing `desired`: settings no longer set, and every array (rewritten
     whole, so no old element survives); keys this program does not know are left alone."""
-    managed = {s.key for s in SETTINGS + SECRET_SETTINGS}
+    managed = {s.key for s in ALL_SETTINGS}
     array_keys = {s.key for s in SETTINGS if s.type == "array"}
     wanted = {k.split("[", 1)[0] for k in desired}
     return sorted(k for k in current if k in managed and (k not in wanted or k in array_keys))

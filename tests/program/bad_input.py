@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from components.args import SECRET_SETTINGS, SETTINGS, ClusterArgs, ConfigError
+from components.args import ALL_SETTINGS, ClusterArgs, ConfigError
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ def _value(case: Case) -> str:
 def table(cases: list[Case] = CASES) -> str:
     """The docs/testing.md table: one row per case, in the order the settings are documented, each with the
     message the case produced."""
-    order = {s.key: i for i, s in enumerate(SETTINGS + SECRET_SETTINGS)}
+    order = {s.key: i for i, s in enumerate(ALL_SETTINGS)}
     rows = ["| key | invalid value | the error you get |", "|---|---|---|"]
     for case in sorted(cases, key=lambda c: order.get(c.key, len(order))):
         rows.append(f"| {case.key} | {_value(case)} | {_code(' / '.join(problems(case)))} |")

@@ -51,7 +51,7 @@ def test_from_config_reads_every_key_through_the_getter():
         return {"replicas": "4"}.get(key)
 
     assert ClusterArgs.from_config(get).replicas == 4
-    assert set(asked) == {s.key for s in SETTINGS + SECRET_SETTINGS}
+    assert set(asked) == {s.key for s in ALL_SETTINGS}
 
 
 @pytest.mark.parametrize(

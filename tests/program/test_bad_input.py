@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.args import SECRET_SETTINGS, SETTINGS
+from components.args import ALL_SETTINGS, SECRET_SETTINGS
 from tests.harness import ROOT
 from tests.program.bad_input import CASES, Case, problems, table
 
@@ -29,7 +29,7 @@ def test_each_bad_value_gets_one_error_naming_the_key_and_what_is_allowed(case: 
 
 def test_every_setting_has_an_invalid_value_case():
     """A new setting needs a case in tests/program/bad_input.py CASES (and the docs/testing.md table regenerated)."""
-    missing = [s.key for s in SETTINGS + SECRET_SETTINGS if s.key not in {c.key for c in CASES}]
+    missing = [s.key for s in ALL_SETTINGS if s.key not in {c.key for c in CASES}]
     assert missing == [], (
         f"no invalid-value case for {missing}: add one to tests/program/bad_input.py, then run {REGENERATE}"
     )
